@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+// Tandem: multimodal (Sentinel-1 / Sentinel-2) contrastive pretraining streamed from COGs in STAC catalogs.
+// No package dependencies from the network: only the toolchain and Debian system libraries.
+import PackageDescription
+
+let package = Package(
+  name: "Tandem",
+  products: [
+    .executable(name: "tandem", targets: ["TandemCLI"]),
+    .library(
+      name: "Tandem",
+      targets: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing", "NN", "Fixtures"]),
+  ],
+  targets: [
+    // System libraries, found with pkg-config.
+    .systemLibrary(
+      name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    // Typed C shims for variadic functions and callbacks; nothing else lives in C.
+    .target(name: "CTandemShims", dependencies: ["CCurl", "CTIFF"]),
+
+    // Swift modules, one per concern.
+    .target(name: "TandemBase"),
+    .target(name: "CommandLineKit"),
+    .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
+    .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
+    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
+    .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
+    .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
+    .target(
+      name: "Fixtures",
+      dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
+    .executableTarget(
+      name: "TandemCLI",
+      dependencies: [
+        "TandemBase", "CommandLineKit", "RangeIO", "GeoTIFF", "STAC", "Pairing", "NN", "Fixtures",
+      ]),
+
+    .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
+    .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
+    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TandemBase"]),
+    .testTarget(
+      name: "GeoTIFFTests", dependencies: ["GeoTIFF", "RangeIO", "TandemBase"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "FixturesTests", dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"]),
+    .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

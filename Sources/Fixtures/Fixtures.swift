@@ -1,0 +1,2 @@
+// The Fixtures module; see Docs/ARCHITECTURE.md.
+public enum FixturesModule {}

@@ -1,0 +1,2 @@
+// The GeoTIFF module; see Docs/ARCHITECTURE.md.
+public enum GeoTIFFModule {}

@@ -1,0 +1,2 @@
+// The NN module; see Docs/ARCHITECTURE.md.
+public enum NNModule {}

@@ -1,0 +1,2 @@
+// The Pairing module; see Docs/ARCHITECTURE.md.
+public enum PairingModule {}

@@ -1,0 +1,2 @@
+// The STAC module; see Docs/ARCHITECTURE.md.
+public enum STACModule {}

@@ -1,0 +1,11 @@
+import CommandLineKit
+
+/// The `tandem` command tree. Each subcommand lives in its own file (`InfoCommand.swift`, …).
+enum Tandem {
+  static let root = CommandSpec(
+    name: "tandem",
+    abstract: "Train S1/S2 contrastive encoders straight from COGs listed in a STAC catalog.",
+    subcommands: [
+      VersionCommand.spec
+    ])
+}
