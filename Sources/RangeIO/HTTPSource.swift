@@ -126,15 +126,25 @@ public final class HTTPSource: VersionedByteSource {
   // MARK: probe (size + validators)
 
   private func probe() async throws(RangeIOError) -> Probe {
-    let task: Task<Result<Probe, RangeIOError>, Never> = probeState.withLock { state in
+    enum Step {
+      case ready(Probe)
+      case wait(Task<Result<Probe, RangeIOError>, Never>)
+    }
+    // One probe per object even when many tasks ask at once; later calls return the pinned one.
+    let step: Step = probeState.withLock { state in
       switch state {
-      case .done(let probe): return Task { .success(probe) }
-      case .running(let task): return task
+      case .done(let probe): return .ready(probe)
+      case .running(let task): return .wait(task)
       case .idle:
         let task = Task { await self.runProbe() }
         state = .running(task)
-        return task
+        return .wait(task)
       }
+    }
+    let task: Task<Result<Probe, RangeIOError>, Never>
+    switch step {
+    case .ready(let probe): return probe
+    case .wait(let running): task = running
     }
     let result = await task.value
     probeState.withLock { state in
