@@ -24,6 +24,7 @@ struct CurlRequest: Sendable {
   var lowSpeedSeconds: Int
   var maxRedirects: Int
   var netrc: Bool
+  var caFile: String?
   /// `CURLOPT_AWS_SIGV4` provider string and `key:secret`, when signing for S3.
   var awsSigV4: (provider: String, userpwd: String)?
 }
@@ -100,11 +101,16 @@ final class CurlEventLoop: Sendable {
   private let pending = Mutex(Pending())
   /// Number of transfers currently attached to the multi handle (for tests and stats).
   let inFlight = Atomic<Int>(0)
+  /// libcurl before 8.0 fails every reuse of an h2c prior-knowledge connection with "Error in
+  /// the HTTP2 framing layer" (curl/curl#10634, fixed in 8.0.0); there such connections are
+  /// used for one transfer each.
+  let h2cReuseBroken: Bool
 
   private init() {
     curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     guard let handle = curl_multi_init() else { fatalError("curl_multi_init failed") }
     multi = MultiHandle(pointer: handle)
+    h2cReuseBroken = (curl_version_info(CURLVERSION_FOURTH)?.pointee.version_num ?? 0) < 0x08_00_00
     _ = tandem_curl_multi_setopt_long(handle, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
     // Keep enough idle connections around for every transfer slot to find one again.
     _ = tandem_curl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 64)
@@ -207,7 +213,9 @@ final class CurlEventLoop: Sendable {
     switch r.httpVersion {
     case .http1: version = Int(CURL_HTTP_VERSION_1_1)
     case .http2: version = Int(CURL_HTTP_VERSION_2TLS)
-    case .http2PriorKnowledge: version = Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    case .http2PriorKnowledge:
+      version = Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+      if h2cReuseBroken { _ = tandem_curl_setopt_long(easy, CURLOPT_FORBID_REUSE, 1) }
     }
     _ = tandem_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, version)
     // No CURLOPT_ACCEPT_ENCODING: byte ranges address the stored representation, so the
@@ -218,6 +226,7 @@ final class CurlEventLoop: Sendable {
     for header in r.headers { list = curl_slist_append(list, header) }
     transfer.headerList = list
     _ = tandem_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+    if let caFile = r.caFile { _ = tandem_curl_setopt_string(easy, CURLOPT_CAINFO, caFile) }
     if r.netrc {
       _ = tandem_curl_setopt_long(easy, CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
     }

@@ -9,7 +9,9 @@ public struct HTTPOptions: Sendable {
     case http1
     /// HTTP/2 over TLS when the server offers it (ALPN), HTTP/1.1 otherwise. The default.
     case http2
-    /// HTTP/2 without negotiation, also over plain `http://` (h2c prior knowledge).
+    /// HTTP/2 without negotiation, also over plain `http://` (h2c prior knowledge). With
+    /// libcurl < 8.0 (Debian bookworm ships 7.88) connections are not reused in this mode,
+    /// working around curl/curl#10634.
     case http2PriorKnowledge
   }
 
@@ -47,6 +49,9 @@ public struct HTTPOptions: Sendable {
   public var version: Version = .http2
   /// Extra request headers, `Name: value` (e.g. `Authorization: Bearer …`).
   public var headers: [String] = []
+  /// PEM file of CA certificates to trust instead of the system store (e.g. a test server's
+  /// self-signed certificate).
+  public var caFile: String?
   /// Read credentials from `~/.netrc` when the URL has none.
   public var netrc: Bool = false
   /// Sign requests for S3 with AWS SigV4 (`CURLOPT_AWS_SIGV4`).

@@ -450,7 +450,7 @@ public final class HTTPSource: VersionedByteSource {
       httpVersion: options.version,
       connectTimeoutMilliseconds: Int(options.connectTimeout * 1000),
       lowSpeedSeconds: Int(options.stallTimeout.rounded(.up)), maxRedirects: options.maxRedirects,
-      netrc: options.netrc, awsSigV4: aws)
+      netrc: options.netrc, caFile: options.caFile, awsSigV4: aws)
   }
 
   // MARK: classification

@@ -47,6 +47,7 @@ enum IOOptions {
       "header", valueName: "'Name: value'",
       help: "Extra request header; TANDEM_AUTHORIZATION sets Authorization.", repeating: true),
     .flag("netrc", help: "Read credentials from ~/.netrc."),
+    .value("ca-file", valueName: "pem", help: "Trust the CA certificates in this PEM file."),
     .flag(
       "aws-sigv4",
       help: "Sign requests for S3 with AWS SigV4 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …)."),
@@ -104,6 +105,7 @@ enum IOOptions {
       http.headers.append("Authorization: \(authorization)")
     }
     http.netrc = parsed.flag("netrc")
+    http.caFile = parsed.string("ca-file")
     if parsed.flag("aws-sigv4") {
       guard let aws = HTTPOptions.AWSSigV4.fromEnvironment(environment) else {
         throw parsed.usageError(
