@@ -8,5 +8,6 @@ enum Tandem {
     subcommands: [
       VersionCommand.spec,
       CacheCommand.spec,
+      FetchCommand.spec,
     ])
 }
