@@ -88,7 +88,8 @@ public final class HTTPSource: VersionedByteSource {
     var results = [[UInt8]?](repeating: nil, count: ranges.count)
     var remote: [Int] = []
     for (i, range) in ranges.enumerated() {
-      guard range.end <= size, range.end >= range.offset else {
+      // Compare without computing `end`, which would overflow for absurd offsets.
+      guard range.offset <= size, range.length <= size - range.offset else {
         throw RangeIOError(
           .outOfBounds, location: location, range: range, message: "object is \(size) bytes long")
       }
@@ -412,7 +413,9 @@ public final class HTTPSource: VersionedByteSource {
       do {
         return try evaluate(response)
       } catch let failure {
-        guard failure.isRetryable, attempt < options.maxRetries, options.retryBudget.take() else {
+        guard failure.isRetryable, attempt < options.maxRetries, !Task.isCancelled,
+          options.retryBudget.take()
+        else {
           stats.failures.add(1, ordering: .relaxed)
           var final = failure
           if failure.isRetryable && attempt > 0 {

@@ -55,7 +55,7 @@ public final class CachingSource: ByteSource {
     var results = [[UInt8]?](repeating: nil, count: ranges.count)
     var misses: [Int] = []
     for (i, range) in ranges.enumerated() {
-      guard range.end <= version.size else {
+      guard range.offset <= version.size, range.length <= version.size - range.offset else {
         throw RangeIOError(
           .outOfBounds, location: location, range: range,
           message: "object is \(version.size) bytes long")

@@ -1,5 +1,6 @@
-/// SHA-256 (FIPS 180-4), used for cache file names and entry checksums. The toolchain on Linux
-/// ships no CryptoKit, and the cache only needs a collision-resistant digest, not a MAC.
+/// SHA-256 (FIPS 180-4), used for cache file names (hash of the entry key). The toolchain on
+/// Linux ships no CryptoKit; names need a collision-resistant digest, not a MAC, and the key
+/// stored in each entry is compared on lookup anyway.
 struct SHA256 {
   private static let k: [UInt32] = [
     0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4,

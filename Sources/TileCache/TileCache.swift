@@ -12,7 +12,7 @@ import Synchronization
 /// Layout under `directory/v1/`:
 /// - `entries/<2 hex>/<sha256 of key>`: one cached range. Key = (URL without credentials and
 ///   volatile signature parameters, ETag or Last-Modified (or the size when the server sent
-///   neither), byte range). The file holds a header (magic, key, range, SHA-256 of the data) and
+///   neither), byte range). The file holds a header (magic, key, range, XXH64 of the data) and
 ///   the data; a file whose header or checksum does not match is dropped and refetched.
 /// - `objects/<sha256 of URL key>.json`: the object's pinned version (size, ETag,
 ///   Last-Modified), so a warm run needs no request at all.
@@ -71,7 +71,7 @@ public final class TileCache: ByteSourceCache {
 
   // MARK: entries
 
-  static let magic = Array("TNDCACHE1\n".utf8)
+  static let magic = Array("TNDCACHE2\n".utf8)
 
   static func key(location: String, version: ObjectVersion, range: ByteRange) -> String {
     "\(location)\n\(version.validator ?? "size:\(version.size)")\n\(range.offset)+\(range.length)"
@@ -106,7 +106,7 @@ public final class TileCache: ByteSourceCache {
     file += keyBytes
     appendInteger(&file, range.offset)
     appendInteger(&file, range.length)
-    file += SHA256.hash(data)
+    appendInteger(&file, XXH64.hash(data))
     file += data
     guard writeAtomically(file, to: path) else { return }
     if approximateBytes.load(ordering: .relaxed) < 0 {
@@ -128,12 +128,11 @@ public final class TileCache: ByteSourceCache {
     else { return nil }
     guard Array(file[cursor..<cursor + Int(keyLength)]) == Array(key.utf8) else { return nil }
     cursor += Int(keyLength)
-    guard integer() == range.offset, integer() == range.length,
-      file.count == cursor + 32 + Int(range.length)
+    guard integer() == range.offset, integer() == range.length, let checksum = integer(),
+      file.count == cursor + Int(range.length)
     else { return nil }
-    let checksum = Array(file[cursor..<cursor + 32])
-    let data = Array(file[(cursor + 32)...])
-    return SHA256.hash(data) == checksum ? data : nil
+    let data = Array(file[cursor...])
+    return XXH64.hash(data) == checksum ? data : nil
   }
 
   // MARK: object records

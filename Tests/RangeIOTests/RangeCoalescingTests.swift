@@ -1,3 +1,4 @@
+import Foundation
 import TandemBase
 import Testing
 
@@ -130,5 +131,18 @@ import Testing
     #expect(
       MultipartByteranges.boundary(contentType: "multipart/byteranges; boundary=\"a b\"") == "a b")
     #expect(MultipartByteranges.boundary(contentType: "text/plain") == nil)
+  }
+}
+
+@Suite struct ByteRangeTests {
+  @Test func absurdRangesDoNotTrap() throws {
+    let huge = ByteRange(offset: .max - 1, length: 10)
+    #expect(huge.end == .max)
+    #expect(huge.description.hasPrefix("bytes 18446744073709551614-"))
+    let path = NSTemporaryDirectory() + "tandem-byterange-\(UInt64.random(in: 0...UInt64.max))"
+    #expect(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let source = try FileSource(path: path)
+    #expect(throws: RangeIOError.self) { _ = try source.readSync([huge]) }
   }
 }

@@ -66,6 +66,14 @@ func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
         == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
   }
 
+  @Test func xxh64MatchesKnownVectors() {
+    #expect(XXH64.hash([]) == 0xEF46_DB37_51D8_E999)
+    #expect(XXH64.hash(Array("a".utf8)) == 0xD24E_C4F1_A98C_6E5B)
+    #expect(XXH64.hash(Array("abc".utf8)) == 0x44BC_2CF5_AD77_0999)
+    let long = Array("Nobody inspects the spammish repetition".utf8)
+    #expect(XXH64.hash(long) == 0xFBCE_A83C_8A37_8BF1)
+  }
+
   @Test func warmReadMakesNoOriginCalls() async throws {
     let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
