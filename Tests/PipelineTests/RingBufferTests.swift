@@ -136,7 +136,9 @@ import Testing
         while true {
           let s = nextClaim.add(1, ordering: .relaxed).oldValue
           if s >= total { return }
-          if Int.random(in: 0..<4, using: &rng) == 0 { usleep(UInt32(Int.random(in: 0..<200, using: &rng))) }
+          if Int.random(in: 0..<4, using: &rng) == 0 {
+            usleep(UInt32(Int.random(in: 0..<200, using: &rng)))
+          }
           _ = w
           precondition(buffer.occupancy <= capacity)
           buffer.put(s, sequence: UInt64(s))
@@ -163,5 +165,18 @@ import Testing
     while !done.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(5)) }
     let woke = done.load(ordering: .relaxed)
     #expect(woke)
+  }
+}
+
+@Suite struct OrderedRingBufferEndTests {
+  @Test(.timeLimit(.minutes(1)))
+  func finishEndsTheStreamAfterTheLastSequence() {
+    let buffer = OrderedRingBuffer<Int>(capacity: 4)
+    buffer.put(1, sequence: 1)
+    buffer.put(0, sequence: 0)
+    buffer.finish(endSequence: 2)
+    #expect(buffer.take() == 0)
+    #expect(buffer.take() == 1)
+    #expect(buffer.take() == nil)
   }
 }
