@@ -115,256 +115,41 @@ public enum FixtureWorld {
     try config.validate()
     let plans = config.plan()
     let nuisance = config.preset.nuisance
+    // Tiles are independent (own seeds, own files): render them in parallel, then merge in tile
+    // order so the catalog does not depend on scheduling.
+    let outputs = Mutex<[Int: Result<TileOutput, FixturesError>]>([:])
+    DispatchQueue.concurrentPerform(iterations: plans.count) { k in
+      let result: Result<TileOutput, FixturesError>
+      do throws(FixturesError) {
+        result = .success(
+          try renderTile(
+            plans[k], config: config, nuisance: nuisance, root: directory, progress: progress))
+      } catch {
+        result = .failure(error)
+      }
+      outputs.withLock { $0[k] = result }
+    }
     var writer = OutputWriter(root: directory)
-    var s1Items: [(id: String, tile: TilePlan, json: JSONValue)] = []
-    var s2Items: [(id: String, tile: TilePlan, json: JSONValue)] = []
-    var labelItems: [(id: String, tile: TilePlan, json: JSONValue)] = []
+    var s1Items: [ItemEntry] = []
+    var s2Items: [ItemEntry] = []
+    var labelItems: [ItemEntry] = []
     var stats = StatisticsAccumulator()
     var cloudCover: [String: Double] = [:]
     var waterFraction: [String: Double] = [:]
-
-    for tile in plans {
-      let (landscape, s1Landscape) = landscapes(for: tile, preset: config.preset)
-      let n = tile.size * tile.size
-      var textureRNG = SeededGenerator(seed: tile.seed, stream: 30)
-      let s2Texture = NoiseField.fbm(
-        width: tile.size, height: tile.size, cell: 6, octaves: 2, rng: &textureRNG)
-      var s1TextureRNG = SeededGenerator(seed: tile.seed, stream: 31)
-      let s1Texture = NoiseField.fbm(
-        width: tile.size, height: tile.size, cell: 5, octaves: 2, rng: &s1TextureRNG)
-      let scatterers = NoiseField.fbm(
-        width: tile.size, height: tile.size, cell: 3, octaves: 1, rng: &s1TextureRNG)
-      let props = tileProperties(tile, config: config)
-      let footprint = Footprint(tile: tile)
-      stats.addLabels(landscape)
-
-      // Sentinel-2.
-      for (k, acquisition) in tile.s2.enumerated() {
-        let date = CivilDate(day: acquisition.day)
-        let id = "S2-\(tile.id)-\(date.compact)"
-        let water = landscape.water(stage: tile.floodStage(day: acquisition.day))
-        let sceneSeed = SeededGenerator(seed: tile.seed, stream: 200, UInt64(k)).stateWords[0]
-        let scene = SensorModel.renderS2(
-          landscape: landscape, water: water, texture: s2Texture, acquisition: acquisition,
-          seed: sceneSeed, nuisance: nuisance)
-        stats.addS2(landscape: landscape, water: water, scene: scene)
-        var assets: [(String, JSONValue)] = []
-        for (b, band) in S2Band.all.enumerated() {
-          let file = "\(s2Collection)/\(id)/\(band.name).tif"
-          try writer.cog(
-            RasterImage(
-              width: tile.size, height: tile.size, pixels: .uint16(scene.bands[b]), nodata: 0,
-              geo: tile.geo, resampling: .average), file)
-          assets.append(
-            (
-              band.name,
-              .object([
-                ("href", .string("./\(band.name).tif")), ("type", .string(cogType)),
-                ("title", .string("\(band.name) (\(band.commonName)) reflectance ×10000")),
-                (
-                  "eo:bands",
-                  .array([
-                    .object([
-                      ("name", .string(band.name)), ("common_name", .string(band.commonName)),
-                      ("center_wavelength", .number(band.centerWavelength)),
-                      ("full_width_half_max", .number(band.fullWidthHalfMax)),
-                    ])
-                  ])
-                ),
-                ("roles", ["data", "reflectance"]),
-              ])
-            ))
-        }
-        try writer.cog(
-          RasterImage(
-            width: tile.size, height: tile.size, pixels: .uint8(scene.scl), nodata: 0,
-            geo: tile.geo, resampling: .nearest), "\(s2Collection)/\(id)/SCL.tif")
-        assets.append(
-          (
-            "SCL",
-            .object([
-              ("href", "./SCL.tif"), ("type", .string(cogType)),
-              (
-                "title",
-                "Scene classification map (SCL: 3 shadow, 4 vegetation, 5 not vegetated, 6 water, 8/9 cloud, 10 cirrus)"
-              ),
-              ("roles", ["data", "cloud"]),
-            ])
-          ))
-        cloudCover[id] = scene.cloudCover
-        let properties: [(String, JSONValue)] =
-          [
-            ("datetime", .string("\(date.iso)T10:56:21Z")), ("platform", "sentinel-2a"),
-            ("constellation", "sentinel-2"), ("instruments", ["msi"]), ("gsd", 10),
-            ("eo:cloud_cover", .number(scene.cloudCover)),
-          ] + footprint.projProperties + props + [
-            ("tandem:illumination_gain", .number(FixtureWorldSummary.round(acquisition.gain, 4))),
-            ("tandem:haze", .number(FixtureWorldSummary.round(acquisition.haze, 4))),
-            ("tandem:flood_stage", .number(tile.floodStage(day: acquisition.day))),
-          ]
-        s2Items.append(
-          (
-            id, tile,
-            item(
-              id: id, collection: s2Collection,
-              extensions: [Extensions.eo, Extensions.proj], footprint: footprint,
-              properties: properties, assets: assets, extraLinks: [])
-          ))
-        progress("S2 \(id) cloud cover \(scene.cloudCover)%")
+    let collected = outputs.withLock { $0 }
+    for k in plans.indices {
+      switch collected[k]! {
+      case .failure(let error): throw error
+      case .success(let out):
+        s1Items += out.s1Items
+        s2Items += out.s2Items
+        labelItems += out.labelItems
+        stats.merge(out.stats)
+        cloudCover.merge(out.cloudCover) { a, _ in a }
+        waterFraction.merge(out.waterFraction) { a, _ in a }
+        writer.files += out.writer.files
+        writer.bytes += out.writer.bytes
       }
-
-      // Sentinel-1.
-      for (k, acquisition) in tile.s1.enumerated() {
-        let date = CivilDate(day: acquisition.day)
-        let id = "S1-\(tile.id)-\(date.compact)"
-        let water = s1Landscape.water(stage: tile.floodStage(day: acquisition.day))
-        let sceneSeed = SeededGenerator(seed: tile.seed, stream: 300, UInt64(k)).stateWords[0]
-        let scene = SensorModel.renderS1(
-          landscape: s1Landscape, water: water, texture: s1Texture, scatterers: scatterers,
-          acquisition: acquisition, seed: sceneSeed, nuisance: nuisance)
-        stats.addS1(landscape: s1Landscape, water: water, scene: scene)
-        var assets: [(String, JSONValue)] = []
-        for (key, values) in [("vv", scene.vv), ("vh", scene.vh)] {
-          try writer.cog(
-            RasterImage(
-              width: tile.size, height: tile.size, pixels: .float32(values), nodata: -32768,
-              geo: tile.geo, resampling: .average), "\(s1Collection)/\(id)/\(key).tif")
-          assets.append(
-            (
-              key,
-              .object([
-                ("href", .string("./\(key).tif")), ("type", .string(cogType)),
-                (
-                  "title",
-                  .string("\(key.uppercased()): terrain-corrected gamma nought, linear power")
-                ),
-                ("roles", ["data"]),
-              ])
-            ))
-        }
-        let time = acquisition.orbitState == "ascending" ? "17:41:07Z" : "05:49:33Z"
-        let properties: [(String, JSONValue)] =
-          [
-            ("datetime", .string("\(date.iso)T\(time)")), ("platform", "sentinel-1a"),
-            ("constellation", "sentinel-1"), ("instruments", ["c-sar"]),
-            ("sar:instrument_mode", "IW"), ("sar:frequency_band", "C"),
-            ("sar:center_frequency", 5.405), ("sar:polarizations", ["VV", "VH"]),
-            ("sar:product_type", "GRD"),
-            ("sar:looks_equivalent_number", .number(nuisance.looks)),
-            ("sat:orbit_state", .string(acquisition.orbitState)),
-            ("sat:relative_orbit", .int(acquisition.relativeOrbit)),
-          ] + footprint.projProperties + props + [
-            (
-              "tandem:incidence_angle_west",
-              .number(FixtureWorldSummary.round(acquisition.incidenceWest, 3))
-            ),
-            (
-              "tandem:incidence_angle_east",
-              .number(FixtureWorldSummary.round(acquisition.incidenceEast, 3))
-            ),
-            ("tandem:flood_stage", .number(tile.floodStage(day: acquisition.day))),
-          ]
-        s1Items.append(
-          (
-            id, tile,
-            item(
-              id: id, collection: s1Collection,
-              extensions: [Extensions.sar, Extensions.sat, Extensions.proj], footprint: footprint,
-              properties: properties, assets: assets, extraLinks: [])
-          ))
-        progress("S1 \(id) \(acquisition.orbitState)")
-      }
-
-      // Labels: static land cover and a water mask per acquisition day.
-      let first = CivilDate(day: tile.acquisitionDays.first!).iso
-      let last = CivilDate(day: tile.acquisitionDays.last!).iso
-      let landcoverID = "landcover-\(tile.id)"
-      try writer.cog(
-        RasterImage(
-          width: tile.size, height: tile.size, pixels: .uint8(landscape.classes),
-          nodata: Double(LandCover.nodata), geo: tile.geo, resampling: .nearest),
-        "\(labelCollection)/\(landcoverID)/landcover.tif")
-      let classNames = JSONValue.object(
-        LandCover.allCases.map { (String($0.rawValue), .string($0.name)) })
-      labelItems.append(
-        (
-          landcoverID, tile,
-          item(
-            id: landcoverID, collection: labelCollection,
-            extensions: [Extensions.label, Extensions.proj], footprint: footprint,
-            properties: [
-              ("datetime", .null), ("start_datetime", .string("\(first)T00:00:00Z")),
-              ("end_datetime", .string("\(last)T23:59:59Z")),
-              ("label:properties", .null),
-              ("label:description", "Static land cover (before any flood); 255 = nodata"),
-              ("label:type", "raster"), ("label:tasks", ["segmentation", "classification"]),
-              ("label:methods", ["automated"]),
-              (
-                "label:classes",
-                [
-                  .object([
-                    ("name", "land_cover"),
-                    ("classes", .array(LandCover.allCases.map { .int(Int($0.rawValue)) })),
-                  ])
-                ]
-              ),
-              ("tandem:class_names", classNames),
-            ] + footprint.projProperties + props,
-            assets: [
-              (
-                "landcover",
-                .object([
-                  ("href", "./landcover.tif"), ("type", .string(cogType)),
-                  ("title", "Land-cover classes (1 water … 6 bare)"),
-                  ("roles", ["labels", "labels-raster"]),
-                ])
-              )
-            ],
-            extraLinks: sourceLinks(tile: tile, days: nil))
-        ))
-      for day in tile.acquisitionDays {
-        let date = CivilDate(day: day)
-        let id = "water-\(tile.id)-\(date.compact)"
-        let stage = tile.floodStage(day: day)
-        let water = landscape.water(stage: stage)
-        try writer.cog(
-          RasterImage(
-            width: tile.size, height: tile.size, pixels: .uint8(water), nodata: 255,
-            geo: tile.geo, resampling: .nearest), "\(labelCollection)/\(id)/water.tif")
-        let fraction = Double(water.reduce(0) { $0 + Int($1) }) / Double(n)
-        waterFraction[id] = fraction
-        labelItems.append(
-          (
-            id, tile,
-            item(
-              id: id, collection: labelCollection,
-              extensions: [Extensions.label, Extensions.proj], footprint: footprint,
-              properties: [
-                ("datetime", .string("\(date.iso)T12:00:00Z")),
-                ("label:properties", .null),
-                (
-                  "label:description",
-                  "Water mask on this day (1 water incl. flooded land, 0 land, 255 nodata)"
-                ),
-                ("label:type", "raster"), ("label:tasks", ["segmentation"]),
-                ("label:methods", ["automated"]),
-                ("label:classes", [.object([("name", "water"), ("classes", [0, 1])])]),
-                ("tandem:flood_stage", .number(stage)),
-                ("tandem:water_fraction", .number(FixtureWorldSummary.round(fraction, 6))),
-              ] + footprint.projProperties + props,
-              assets: [
-                (
-                  "water",
-                  .object([
-                    ("href", "./water.tif"), ("type", .string(cogType)),
-                    ("title", "Water mask"), ("roles", ["labels", "labels-raster"]),
-                  ])
-                )
-              ],
-              extraLinks: sourceLinks(tile: tile, days: [day]))
-          ))
-      }
-      progress("tile \(tile.id) (\(tile.role.rawValue), EPSG:\(tile.geo.epsg)) done")
     }
 
     // Collections and the root catalog.
@@ -402,6 +187,289 @@ public enum FixtureWorld {
       s1Items: s1Items.count, s2Items: s2Items.count, labelItems: labelItems.count,
       classStatistics: stats.result(), cloudCover: cloudCover,
       waterFraction: waterFraction)
+  }
+
+  typealias ItemEntry = (id: String, tile: TilePlan, json: JSONValue)
+
+  /// Everything one tile produced.
+  struct TileOutput: Sendable {
+    var s1Items: [ItemEntry] = []
+    var s2Items: [ItemEntry] = []
+    var labelItems: [ItemEntry] = []
+    var stats = StatisticsAccumulator()
+    var cloudCover: [String: Double] = [:]
+    var waterFraction: [String: Double] = [:]
+    var writer: OutputWriter
+  }
+
+  /// Renders and writes one tile's scenes and labels; returns their STAC items.
+  static func renderTile(
+    _ tile: TilePlan, config: FixtureWorldConfig, nuisance: Nuisance, root: String,
+    progress: @Sendable (String) -> Void
+  ) throws(FixturesError) -> TileOutput {
+    var out = TileOutput(writer: OutputWriter(root: root))
+    var stats = StatisticsAccumulator()
+    var s1Items: [ItemEntry] = []
+    var s2Items: [ItemEntry] = []
+    var labelItems: [ItemEntry] = []
+    var cloudCover: [String: Double] = [:]
+    var waterFraction: [String: Double] = [:]
+    var writer = OutputWriter(root: root)
+    let (landscape, s1Landscape) = landscapes(for: tile, preset: config.preset)
+    let n = tile.size * tile.size
+    let (s2Texture, s1Texture, scatterers) = sensorTextures(for: tile)
+    let props = tileProperties(tile, config: config)
+    let footprint = Footprint(tile: tile)
+    stats.addLabels(landscape)
+
+    // Sentinel-2.
+    for (k, acquisition) in tile.s2.enumerated() {
+      let date = CivilDate(day: acquisition.day)
+      let id = "S2-\(tile.id)-\(date.compact)"
+      let water = landscape.water(stage: tile.floodStage(day: acquisition.day))
+      let sceneSeed = SeededGenerator(seed: tile.seed, stream: 200, UInt64(k)).stateWords[0]
+      let scene = SensorModel.renderS2(
+        landscape: landscape, water: water, texture: s2Texture, acquisition: acquisition,
+        seed: sceneSeed, nuisance: nuisance)
+      stats.addS2(landscape: landscape, water: water, scene: scene)
+      var assets: [(String, JSONValue)] = []
+      for (b, band) in S2Band.all.enumerated() {
+        let file = "\(s2Collection)/\(id)/\(band.name).tif"
+        try writer.cog(
+          RasterImage(
+            width: tile.size, height: tile.size, pixels: .uint16(scene.bands[b]), nodata: 0,
+            geo: tile.geo, resampling: .average), file)
+        assets.append(
+          (
+            band.name,
+            .object([
+              ("href", .string("./\(band.name).tif")), ("type", .string(cogType)),
+              ("title", .string("\(band.name) (\(band.commonName)) reflectance ×10000")),
+              (
+                "eo:bands",
+                .array([
+                  .object([
+                    ("name", .string(band.name)), ("common_name", .string(band.commonName)),
+                    ("center_wavelength", .number(band.centerWavelength)),
+                    ("full_width_half_max", .number(band.fullWidthHalfMax)),
+                  ])
+                ])
+              ),
+              ("roles", ["data", "reflectance"]),
+            ])
+          ))
+      }
+      try writer.cog(
+        RasterImage(
+          width: tile.size, height: tile.size, pixels: .uint8(scene.scl), nodata: 0,
+          geo: tile.geo, resampling: .nearest), "\(s2Collection)/\(id)/SCL.tif")
+      assets.append(
+        (
+          "SCL",
+          .object([
+            ("href", "./SCL.tif"), ("type", .string(cogType)),
+            (
+              "title",
+              "Scene classification map (SCL: 3 shadow, 4 vegetation, 5 not vegetated, 6 water, 8/9 cloud, 10 cirrus)"
+            ),
+            ("roles", ["data", "cloud"]),
+          ])
+        ))
+      cloudCover[id] = scene.cloudCover
+      let properties: [(String, JSONValue)] =
+        [
+          ("datetime", .string("\(date.iso)T10:56:21Z")), ("platform", "sentinel-2a"),
+          ("constellation", "sentinel-2"), ("instruments", ["msi"]), ("gsd", 10),
+          ("eo:cloud_cover", .number(scene.cloudCover)),
+        ] + footprint.projProperties + props + [
+          ("tandem:illumination_gain", .number(FixtureWorldSummary.round(acquisition.gain, 4))),
+          ("tandem:haze", .number(FixtureWorldSummary.round(acquisition.haze, 4))),
+          ("tandem:flood_stage", .number(tile.floodStage(day: acquisition.day))),
+        ]
+      s2Items.append(
+        (
+          id, tile,
+          item(
+            id: id, collection: s2Collection,
+            extensions: [Extensions.eo, Extensions.proj], footprint: footprint,
+            properties: properties, assets: assets, extraLinks: [])
+        ))
+      progress("S2 \(id) cloud cover \(scene.cloudCover)%")
+    }
+
+    // Sentinel-1.
+    for (k, acquisition) in tile.s1.enumerated() {
+      let date = CivilDate(day: acquisition.day)
+      let id = "S1-\(tile.id)-\(date.compact)"
+      let water = s1Landscape.water(stage: tile.floodStage(day: acquisition.day))
+      let sceneSeed = SeededGenerator(seed: tile.seed, stream: 300, UInt64(k)).stateWords[0]
+      let scene = SensorModel.renderS1(
+        landscape: s1Landscape, water: water, texture: s1Texture, scatterers: scatterers,
+        acquisition: acquisition, seed: sceneSeed, nuisance: nuisance)
+      stats.addS1(landscape: s1Landscape, water: water, scene: scene)
+      var assets: [(String, JSONValue)] = []
+      for (key, values) in [("vv", scene.vv), ("vh", scene.vh)] {
+        try writer.cog(
+          RasterImage(
+            width: tile.size, height: tile.size, pixels: .float32(values), nodata: -32768,
+            geo: tile.geo, resampling: .average), "\(s1Collection)/\(id)/\(key).tif")
+        assets.append(
+          (
+            key,
+            .object([
+              ("href", .string("./\(key).tif")), ("type", .string(cogType)),
+              (
+                "title",
+                .string("\(key.uppercased()): terrain-corrected gamma nought, linear power")
+              ),
+              ("roles", ["data"]),
+            ])
+          ))
+      }
+      let time = acquisition.orbitState == "ascending" ? "17:41:07Z" : "05:49:33Z"
+      let properties: [(String, JSONValue)] =
+        [
+          ("datetime", .string("\(date.iso)T\(time)")), ("platform", "sentinel-1a"),
+          ("constellation", "sentinel-1"), ("instruments", ["c-sar"]),
+          ("sar:instrument_mode", "IW"), ("sar:frequency_band", "C"),
+          ("sar:center_frequency", 5.405), ("sar:polarizations", ["VV", "VH"]),
+          ("sar:product_type", "GRD"),
+          ("sar:looks_equivalent_number", .number(nuisance.looks)),
+          ("sat:orbit_state", .string(acquisition.orbitState)),
+          ("sat:relative_orbit", .int(acquisition.relativeOrbit)),
+        ] + footprint.projProperties + props + [
+          (
+            "tandem:incidence_angle_west",
+            .number(FixtureWorldSummary.round(acquisition.incidenceWest, 3))
+          ),
+          (
+            "tandem:incidence_angle_east",
+            .number(FixtureWorldSummary.round(acquisition.incidenceEast, 3))
+          ),
+          ("tandem:flood_stage", .number(tile.floodStage(day: acquisition.day))),
+        ]
+      s1Items.append(
+        (
+          id, tile,
+          item(
+            id: id, collection: s1Collection,
+            extensions: [Extensions.sar, Extensions.sat, Extensions.proj], footprint: footprint,
+            properties: properties, assets: assets, extraLinks: [])
+        ))
+      progress("S1 \(id) \(acquisition.orbitState)")
+    }
+
+    // Labels: static land cover and a water mask per acquisition day.
+    let first = CivilDate(day: tile.acquisitionDays.first!).iso
+    let last = CivilDate(day: tile.acquisitionDays.last!).iso
+    let landcoverID = "landcover-\(tile.id)"
+    try writer.cog(
+      RasterImage(
+        width: tile.size, height: tile.size, pixels: .uint8(landscape.classes),
+        nodata: Double(LandCover.nodata), geo: tile.geo, resampling: .nearest),
+      "\(labelCollection)/\(landcoverID)/landcover.tif")
+    let classNames = JSONValue.object(
+      LandCover.allCases.map { (String($0.rawValue), .string($0.name)) })
+    labelItems.append(
+      (
+        landcoverID, tile,
+        item(
+          id: landcoverID, collection: labelCollection,
+          extensions: [Extensions.label, Extensions.proj], footprint: footprint,
+          properties: [
+            ("datetime", .null), ("start_datetime", .string("\(first)T00:00:00Z")),
+            ("end_datetime", .string("\(last)T23:59:59Z")),
+            ("label:properties", .null),
+            ("label:description", "Static land cover (before any flood); 255 = nodata"),
+            ("label:type", "raster"), ("label:tasks", ["segmentation", "classification"]),
+            ("label:methods", ["automated"]),
+            (
+              "label:classes",
+              [
+                .object([
+                  ("name", "land_cover"),
+                  ("classes", .array(LandCover.allCases.map { .int(Int($0.rawValue)) })),
+                ])
+              ]
+            ),
+            ("tandem:class_names", classNames),
+          ] + footprint.projProperties + props,
+          assets: [
+            (
+              "landcover",
+              .object([
+                ("href", "./landcover.tif"), ("type", .string(cogType)),
+                ("title", "Land-cover classes (1 water … 6 bare)"),
+                ("roles", ["labels", "labels-raster"]),
+              ])
+            )
+          ],
+          extraLinks: sourceLinks(tile: tile, days: nil))
+      ))
+    for day in tile.acquisitionDays {
+      let date = CivilDate(day: day)
+      let id = "water-\(tile.id)-\(date.compact)"
+      let stage = tile.floodStage(day: day)
+      let water = landscape.water(stage: stage)
+      try writer.cog(
+        RasterImage(
+          width: tile.size, height: tile.size, pixels: .uint8(water), nodata: 255,
+          geo: tile.geo, resampling: .nearest), "\(labelCollection)/\(id)/water.tif")
+      let fraction = Double(water.reduce(0) { $0 + Int($1) }) / Double(n)
+      waterFraction[id] = fraction
+      labelItems.append(
+        (
+          id, tile,
+          item(
+            id: id, collection: labelCollection,
+            extensions: [Extensions.label, Extensions.proj], footprint: footprint,
+            properties: [
+              ("datetime", .string("\(date.iso)T12:00:00Z")),
+              ("label:properties", .null),
+              (
+                "label:description",
+                "Water mask on this day (1 water incl. flooded land, 0 land, 255 nodata)"
+              ),
+              ("label:type", "raster"), ("label:tasks", ["segmentation"]),
+              ("label:methods", ["automated"]),
+              ("label:classes", [.object([("name", "water"), ("classes", [0, 1])])]),
+              ("tandem:flood_stage", .number(stage)),
+              ("tandem:water_fraction", .number(FixtureWorldSummary.round(fraction, 6))),
+            ] + footprint.projProperties + props,
+            assets: [
+              (
+                "water",
+                .object([
+                  ("href", "./water.tif"), ("type", .string(cogType)),
+                  ("title", "Water mask"), ("roles", ["labels", "labels-raster"]),
+                ])
+              )
+            ],
+            extraLinks: sourceLinks(tile: tile, days: [day]))
+        ))
+    }
+    progress("tile \(tile.id) (\(tile.role.rawValue), EPSG:\(tile.geo.epsg)) done")
+    out.s1Items = s1Items
+    out.s2Items = s2Items
+    out.labelItems = labelItems
+    out.stats = stats
+    out.cloudCover = cloudCover
+    out.waterFraction = waterFraction
+    out.writer = writer
+    return out
+  }
+
+  /// The sensors' own fine texture fields, each from its own random stream: S2 reflectance
+  /// texture, S1 backscatter texture and S1 urban scatterers. Never shared across sensors.
+  static func sensorTextures(for tile: TilePlan) -> (s2: [Float], s1: [Float], scatterers: [Float])
+  {
+    var s2RNG = SeededGenerator(seed: tile.seed, stream: 30)
+    let s2 = NoiseField.fbm(width: tile.size, height: tile.size, cell: 6, octaves: 2, rng: &s2RNG)
+    var s1RNG = SeededGenerator(seed: tile.seed, stream: 31)
+    let s1 = NoiseField.fbm(width: tile.size, height: tile.size, cell: 5, octaves: 2, rng: &s1RNG)
+    let scatterers = NoiseField.fbm(
+      width: tile.size, height: tile.size, cell: 3, octaves: 1, rng: &s1RNG)
+    return (s2, s1, scatterers)
   }
 
   static let cogType = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -702,5 +770,19 @@ struct OutputWriter {
     }
     files.append(relative)
     bytes += data.count
+  }
+}
+
+extension StatisticsAccumulator {
+  /// Adds another accumulator's sums (tiles are accumulated separately, then merged).
+  mutating func merge(_ other: StatisticsAccumulator) {
+    for c in 0..<7 {
+      for k in 0..<2 { s1Sum[c][k] += other.s1Sum[c][k] }
+      for b in 0..<6 { s2Sum[c][b] += other.s2Sum[c][b] }
+      s1Count[c] += other.s1Count[c]
+      s2Count[c] += other.s2Count[c]
+      labelCount[c] += other.labelCount[c]
+    }
+    labelTotal += other.labelTotal
   }
 }

@@ -316,11 +316,27 @@ enum SensorModel {
             dbVH += 3
           }
         }
-        vv[i] = Float(pow(10, Double(dbVV) / 10) * rng.gammaUnitMean(shape: looks))
-        vh[i] = Float(pow(10, Double(dbVH) / 10) * rng.gammaUnitMean(shape: looks))
+        vv[i] = quantize(Float(pow(10, Double(dbVV) / 10) * rng.gammaUnitMean(shape: looks)))
+        vh[i] = quantize(Float(pow(10, Double(dbVH) / 10) * rng.gammaUnitMean(shape: looks)))
       }
     }
     return S1Scene(vv: vv, vh: vh)
+  }
+}
+
+extension SensorModel {
+  /// Significant bits kept in S1 float mantissas.
+  static let keptMantissaBits = 12
+
+  /// Rounds a positive float to `keptMantissaBits` mantissa bits (relative error ≤ 1.2e-4,
+  /// i.e. ≤ 0.0005 dB — far below speckle), which lets deflate compress the low bits away, as
+  /// GDAL's DISCARD_LSB does. Keeps the bundled world small.
+  @inline(__always)
+  static func quantize(_ v: Float) -> Float {
+    let drop = UInt32(23 - keptMantissaBits)
+    let half = UInt32(1) << (drop - 1)
+    let mask = ~((UInt32(1) << drop) - 1)
+    return Float(bitPattern: (v.bitPattern &+ half) & mask)
   }
 }
 
