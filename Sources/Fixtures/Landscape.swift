@@ -76,6 +76,8 @@ public struct Landscape: Sendable {
 
     var elevation = [Float](repeating: 0, count: n)
     var riverDistance = [Float](repeating: 0, count: n)
+    // The river pixel across from each pixel (same position along the river).
+    var riverPixel = [Int32](repeating: 0, count: n)
     var classes = [UInt8](repeating: LandCover.grassland.rawValue, count: n)
     for y in 0..<size {
       for x in 0..<size {
@@ -89,6 +91,8 @@ public struct Landscape: Sendable {
         let d = abs(v - center) / (1 + derivative * derivative).squareRoot()
         let i = y * size + x
         riverDistance[i] = Float(d)
+        let riverV = min(max(Int(center.rounded()), 0), size - 1)
+        riverPixel[i] = Int32(vertical ? Int(u) * size + riverV : riverV * size + Int(u))
         let regional =
           slope
           * ((Double(x) / s - 0.5) * cos(slopeAngle) + (Double(y) / s - 0.5) * sin(slopeAngle))
@@ -262,11 +266,12 @@ public struct Landscape: Sendable {
       }
     }
 
-    // Floodable pixels: land in the valley floor, flooded lowest first.
+    // Floodable pixels: land in the valley floor, flooded in order of height above the river
+    // next to them (a HAND-like index), so the flood follows the whole river corridor.
     let reach = Float(valleyWidth * 1.6)
     var candidates: [(Float, Int32)] = []
     for i in 0..<n where classes[i] != LandCover.water.rawValue && riverDistance[i] < reach {
-      candidates.append((elevation[i], Int32(i)))
+      candidates.append((elevation[i] - elevation[Int(riverPixel[i])], Int32(i)))
     }
     candidates.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
     self.floodOrder = candidates.map { $0.1 }
