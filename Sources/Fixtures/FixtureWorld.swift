@@ -4,12 +4,14 @@ import TandemBase
 
 /// Per-class statistics of a generated world (what the sensors actually show for each class).
 public struct ClassStatistics: Sendable {
+  /// The class these figures describe.
   public var landCover: LandCover
   /// Fraction of all label pixels in this class (static land cover).
   public var fraction: Double
   /// 10·log10 of the mean linear backscatter over all S1 scenes, pixels whose water state on
   /// that date matches the class (flooded pixels count as water).
   public var s1MeanVVdB: Double
+  /// The same for VH.
   public var s1MeanVHdB: Double
   /// Mean reflectance ×10000 per band (B02, B03, B04, B08, B11, B12) over cloud- and
   /// shadow-free S2 pixels.
@@ -18,14 +20,21 @@ public struct ClassStatistics: Sendable {
 
 /// What `FixtureWorld.generate` wrote.
 public struct FixtureWorldSummary: Sendable {
+  /// The configuration the world was generated from.
   public var config: FixtureWorldConfig
+  /// The plan of every tile (role, seed, CRS, acquisitions).
   public var tiles: [TilePlan]
   /// Files written (COGs and JSON), relative to the output directory, sorted.
   public var files: [String]
+  /// Bytes written in all.
   public var totalBytes: Int
+  /// Items in the `sentinel-1-rtc` collection.
   public var s1Items: Int
+  /// Items in the `sentinel-2-l2a` collection.
   public var s2Items: Int
+  /// Items in the `labels` collection.
   public var labelItems: Int
+  /// Per-class sensor statistics, in `LandCover` order.
   public var classStatistics: [ClassStatistics]
   /// `eo:cloud_cover` of every S2 item, by item id.
   public var cloudCover: [String: Double]
@@ -87,8 +96,11 @@ public struct FixtureWorldSummary: Sendable {
 /// urban scatterers, speckle, clouds, haze, illumination, incidence angle) has its own stream,
 /// so a model cannot match S1 to S2 by a common fine pattern instead of by semantics.
 public enum FixtureWorld {
+  /// Collection id (and folder) of the Sentinel-1 items.
   public static let s1Collection = "sentinel-1-rtc"
+  /// Collection id (and folder) of the Sentinel-2 items.
   public static let s2Collection = "sentinel-2-l2a"
+  /// Collection id (and folder) of the label items.
   public static let labelCollection = "labels"
 
   /// Builds the landscape(s) of a tile: the one S2 and the labels observe, and the one S1
@@ -476,10 +488,15 @@ public enum FixtureWorld {
 
   /// STAC extension schema URLs (the versions vendored under Tests/FixturesTests/Schemas).
   public enum Extensions {
+    /// Electro-optical: `eo:bands`, `eo:cloud_cover`.
     public static let eo = "https://stac-extensions.github.io/eo/v1.0.0/schema.json"
+    /// SAR: `sar:polarizations`, instrument mode, frequency band.
     public static let sar = "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
+    /// Satellite: `sat:orbit_state`, `sat:relative_orbit`.
     public static let sat = "https://stac-extensions.github.io/sat/v1.0.0/schema.json"
+    /// Projection: `proj:epsg`, `proj:shape`, `proj:transform`.
     public static let proj = "https://stac-extensions.github.io/projection/v1.0.0/schema.json"
+    /// Label: `label:type`, `label:classes`, `label:tasks`.
     public static let label = "https://stac-extensions.github.io/label/v1.0.0/schema.json"
   }
 

@@ -21,6 +21,7 @@ public struct FixturesError: Error, CustomStringConvertible, Sendable {
   /// Human-readable cause.
   public var reason: String
 
+  /// Creates an error of kind `code` about `path` (if any) with a human-readable `reason`.
   public init(_ code: Code, path: String? = nil, reason: String) {
     self.code = code
     self.path = path

@@ -10,6 +10,7 @@ public struct GeoReference: Sendable, Hashable {
   /// Pixel size, metres (10 for Sentinel-2 10 m bands).
   public var pixelSize: Double
 
+  /// A grid in `epsg` with its upper-left corner at (`originX`, `originY`) and square pixels.
   public init(epsg: Int, originX: Double, originY: Double, pixelSize: Double) {
     self.epsg = epsg
     self.originX = originX
@@ -75,14 +76,20 @@ public enum OverviewResampling: Sendable {
 
 /// A single-band georeferenced raster ready to be written as a cloud-optimized GeoTIFF.
 public struct RasterImage: Sendable {
+  /// Columns.
   public var width: Int
+  /// Rows.
   public var height: Int
+  /// Row-major pixel values (`width`·`height` of them).
   public var pixels: PixelData
   /// The nodata value written to the GDAL_NODATA tag, if any.
   public var nodata: Double?
+  /// Where the raster sits (written as GeoKeys, ModelPixelScale and ModelTiepoint).
   public var geo: GeoReference
+  /// How overview levels are computed.
   public var resampling: OverviewResampling
 
+  /// A raster; `pixels` must hold `width`·`height` values.
   public init(
     width: Int, height: Int, pixels: PixelData, nodata: Double?, geo: GeoReference,
     resampling: OverviewResampling

@@ -38,9 +38,13 @@ struct Nuisance {
 
 /// Sentinel-2 band metadata (name, common name, centre wavelength and FWHM in µm).
 public struct S2Band: Sendable {
+  /// Band name and asset key, e.g. `B08`.
   public var name: String
+  /// STAC `eo:bands` common name, e.g. `nir`.
   public var commonName: String
+  /// Centre wavelength, µm.
   public var centerWavelength: Double
+  /// Full width at half maximum, µm.
   public var fullWidthHalfMax: Double
 
   /// The bands the fixture world writes, in asset order.
@@ -113,6 +117,7 @@ public struct S1Acquisition: Sendable {
   public var day: Int
   /// `ascending` or `descending`.
   public var orbitState: String
+  /// Relative orbit number (track).
   public var relativeOrbit: Int
   /// Incidence angle at the west and east edges of the tile, degrees.
   public var incidenceWest: Double
@@ -343,8 +348,11 @@ extension SensorModel {
 /// A proleptic Gregorian calendar date from days since 1970-01-01 (Hinnant's algorithm), so the
 /// world never depends on time zones or Foundation's calendar.
 public struct CivilDate: Sendable, Hashable {
+  /// Year, e.g. 2024.
   public var year: Int
+  /// Month, 1…12.
   public var month: Int
+  /// Day of the month, 1…31.
   public var day: Int
 
   /// The date `day` days after 1970-01-01.

@@ -27,8 +27,10 @@ public struct FixtureWorldConfig: Sendable, Hashable {
   public var seed: UInt64
   /// Whether a flood event happens (at the middle Sentinel-1 date of each tile).
   public var flood: Bool
+  /// Nuisance preset (and whether S1 is decoupled).
   public var preset: WorldPreset
 
+  /// A configuration; call `validate()` before use (`FixtureWorld.generate` does).
   public init(
     tiles: Int = 4, size: Int = 512, dates: Int = 3, seed: UInt64 = 42, flood: Bool = false,
     preset: WorldPreset = .base
@@ -55,15 +57,21 @@ public struct FixtureWorldConfig: Sendable, Hashable {
 
 /// The plan of one tile: where it is, its role and seed, and its acquisitions.
 public struct TilePlan: Sendable {
+  /// Position of the tile in the world, from 0.
   public var index: Int
   /// `t00`, `t01`, …
   public var id: String
+  /// What the tile is used for.
   public var role: TileRole
   /// The tile's world seed (48 bits), derived from the world seed, role and index.
   public var seed: UInt64
+  /// CRS and grid of the tile.
   public var geo: GeoReference
+  /// Edge length in pixels.
   public var size: Int
+  /// Sentinel-1 acquisitions, in time order.
   public var s1: [S1Acquisition]
+  /// Sentinel-2 acquisitions, in time order.
   public var s2: [S2Acquisition]
   /// Day of the flood peak (days since 1970-01-01), when the world has a flood.
   public var floodPeakDay: Int?
