@@ -52,7 +52,8 @@ let package = Package(
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "FixturesTests", dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
+      name: "FixturesTests",
+      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
       exclude: ["Schemas"]),
     .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
   ],

@@ -28,7 +28,9 @@ public final class DecodePool: Sendable {
   }
 
   /// Runs `body` on a worker and returns its result.
-  public func run<T: Sendable>(_ body: @escaping @Sendable (_ worker: Int) throws -> T) async throws
+  public func run<T: Sendable>(
+    _ body: @escaping @Sendable (_ worker: Int) throws -> T
+  ) async throws
     -> T
   {
     try await withCheckedThrowingContinuation { continuation in

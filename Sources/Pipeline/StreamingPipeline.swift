@@ -232,7 +232,8 @@ final class SlotStorage: @unchecked Sendable {
   init(layout: SampleLayout, count: Int) {
     self.layout = layout
     buffers = layout.channels.indices.map {
-      let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: count * layout.elements(part: $0))
+      let b = UnsafeMutableBufferPointer<Float>.allocate(
+        capacity: count * layout.elements(part: $0))
       b.initialize(repeating: 0)
       return b
     }
@@ -240,7 +241,9 @@ final class SlotStorage: @unchecked Sendable {
 
   deinit { buffers.forEach { $0.deallocate() } }
 
-  func withParts<T>(slot: Int, _ body: ([UnsafeMutableBufferPointer<Float>]) throws -> T) rethrows
+  func withParts<T>(
+    slot: Int, _ body: ([UnsafeMutableBufferPointer<Float>]) throws -> T
+  ) rethrows
     -> T
   {
     let parts = layout.channels.indices.map { p -> UnsafeMutableBufferPointer<Float> in

@@ -47,7 +47,11 @@ struct RangeFailure: Error, CustomStringConvertible {
 
 final class InFlightCounter: Sendable {
   private let state = Mutex((now: 0, peak: 0))
-  func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
+  func enter() {
+    state.withLock {
+      $0.now += 1; $0.peak = max($0.peak, $0.now)
+    }
+  }
   func leave() { state.withLock { $0.now -= 1 } }
   var peak: Int { state.withLock { $0.peak } }
 }
@@ -70,9 +74,10 @@ final class InFlightCounter: Sendable {
     var cursors: [SamplerCursor] = []
     while samples.count < limit, try pipeline.next(into: batch) {
       samples.append(batch.samples)
-      tensors.append(batch.parts.enumerated().map { p, part in
-        Array(part[0..<(batch.count * loader.layout.elements(part: p))])
-      })
+      tensors.append(
+        batch.parts.enumerated().map { p, part in
+          Array(part[0..<(batch.count * loader.layout.elements(part: p))])
+        })
       cursors.append(batch.cursor)
     }
     return (samples, tensors, cursors)
@@ -98,7 +103,9 @@ final class InFlightCounter: Sendable {
     let k = 7
     let resumed = try collect(loader: SyntheticLoader(), threads: 3, from: full.cursors[k - 1])
     #expect(Array(full.samples.dropFirst(k)).flatMap { $0 } == resumed.samples.flatMap { $0 })
-    #expect(Array(full.tensors.dropFirst(k)).flatMap { $0.flatMap { $0 } } == resumed.tensors.flatMap { $0.flatMap { $0 } })
+    #expect(
+      Array(full.tensors.dropFirst(k)).flatMap { $0.flatMap { $0 } }
+        == resumed.tensors.flatMap { $0.flatMap { $0 } })
   }
 
   @Test func inFlightWorkIsBoundedBySlots() throws {
