@@ -1,0 +1,126 @@
+/// ResNet basic block (torchvision `BasicBlock`):
+/// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`, 3×3 convolutions without bias; the
+/// shortcut is the identity, or `downsample.0` (1×1 conv, stride s) + `downsample.1` (BN) when
+/// the stride or width changes.
+///
+/// Shapes: x `[N, Cin, H, W]` → y `[N, Cout, H/s, W/s]`.
+public final class BasicBlock {
+  let conv1: Conv2d
+  let bn1: BatchNorm2d
+  let relu1 = ReLU()
+  let conv2: Conv2d
+  let bn2: BatchNorm2d
+  let downConv: Conv2d?
+  let downBN: BatchNorm2d?
+  /// The output, reused between steps.
+  public let output = Tensor(shape: [0])
+  /// The input gradient, reused between steps.
+  public let inputGradient = Tensor(shape: [0])
+  private let sumGradient = Tensor(shape: [0])
+
+  init(
+    _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int, outChannels: Int,
+    stride: Int
+  ) {
+    conv1 = Conv2d(
+      name + ".conv1", store: store, workspace: workspace, inChannels: inChannels,
+      outChannels: outChannels, kernel: 3, stride: stride, padding: 1)
+    bn1 = BatchNorm2d(name + ".bn1", store: store, channels: outChannels)
+    conv2 = Conv2d(
+      name + ".conv2", store: store, workspace: workspace, inChannels: outChannels,
+      outChannels: outChannels, kernel: 3, stride: 1, padding: 1)
+    bn2 = BatchNorm2d(name + ".bn2", store: store, channels: outChannels)
+    if stride != 1 || inChannels != outChannels {
+      downConv = Conv2d(
+        name + ".downsample.0", store: store, workspace: workspace, inChannels: inChannels,
+        outChannels: outChannels, kernel: 1, stride: stride)
+      downBN = BatchNorm2d(name + ".downsample.1", store: store, channels: outChannels)
+    } else {
+      downConv = nil
+      downBN = nil
+    }
+  }
+
+  var convs: [Conv2d] { [conv1, conv2] + (downConv.map { [$0] } ?? []) }
+  var norms: [BatchNorm2d] { [bn1, bn2] + (downBN.map { [$0] } ?? []) }
+
+  /// x `[N, Cin, H, W]` → y `[N, Cout, OH, OW]`.
+  @discardableResult
+  public func forward(_ x: Tensor, timer: LayerTimer? = nil) -> Tensor {
+    var h = timer.time("conv") { conv1.forward(x) }
+    h = timer.time("bn") { bn1.forward(h) }
+    h = timer.time("relu") { relu1.forward(h) }
+    h = timer.time("conv") { conv2.forward(h) }
+    h = timer.time("bn") { bn2.forward(h) }
+    var sc = x
+    if let downConv, let downBN {
+      sc = timer.time("conv") { downConv.forward(x) }
+      sc = timer.time("bn") { downBN.forward(sc) }
+    }
+    precondition(sc.shape == h.shape)
+    timer.time("relu") {
+      output.resize(h.shape)
+      let (a, b, y) = (h.data, sc.data, output.data)
+      for i in 0..<h.count { y[i] = max(a[i] + b[i], 0) }
+    }
+    return output
+  }
+
+  /// dy → dx; accumulates all parameter gradients.
+  @discardableResult
+  public func backward(_ dy: Tensor, timer: LayerTimer? = nil) -> Tensor {
+    timer.time("relu") {
+      sumGradient.resize(dy.shape)
+      let (y, d, g) = (output.data, dy.data, sumGradient.data)
+      for i in 0..<dy.count { g[i] = y[i] > 0 ? d[i] : 0 }
+    }
+    var d = timer.time("bn") { bn2.backward(sumGradient) }
+    d = timer.time("conv") { conv2.backward(d) }
+    d = timer.time("relu") { relu1.backward(d) }
+    d = timer.time("bn") { bn1.backward(d) }
+    let dMain = timer.time("conv") { conv1.backward(d) }
+    var dShort = sumGradient
+    if let downConv, let downBN {
+      dShort = timer.time("bn") { downBN.backward(sumGradient) }
+      dShort = timer.time("conv") { downConv.backward(dShort) }
+    }
+    timer.time("relu") {
+      inputGradient.resize(dMain.shape)
+      let (a, b, dx) = (dMain.data, dShort.data, inputGradient.data)
+      for i in 0..<dMain.count { dx[i] = a[i] + b[i] }
+    }
+    return inputGradient
+  }
+}
+
+/// Accumulates wall time per layer kind (conv, bn, relu, …) for benchmark breakdowns.
+public final class LayerTimer {
+  /// Seconds per kind.
+  public private(set) var seconds: [String: Double] = [:]
+
+  /// An empty timer.
+  public init() {}
+
+  /// Runs `body`, adding its duration under `kind`.
+  @inline(__always)
+  public func time<T>(_ kind: String, _ body: () -> T) -> T {
+    let t0 = Clock.now()
+    let r = body()
+    seconds[kind, default: 0] += Clock.now() - t0
+    return r
+  }
+
+  /// Clears all totals.
+  public func reset() { seconds = [:] }
+}
+
+extension Optional where Wrapped == LayerTimer {
+  /// Times `body` when a timer is present, else just runs it.
+  @inline(__always)
+  func time<T>(_ kind: String, _ body: () -> T) -> T {
+    switch self {
+    case .some(let t): return t.time(kind, body)
+    case .none: return body()
+    }
+  }
+}

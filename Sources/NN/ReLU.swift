@@ -1,0 +1,29 @@
+/// Rectified linear unit, elementwise on any shape: y = max(x, 0).
+public final class ReLU {
+  /// The output, reused between steps.
+  public let output = Tensor(shape: [0])
+  /// The input gradient, reused between steps.
+  public let inputGradient = Tensor(shape: [0])
+
+  /// Creates a ReLU (no parameters).
+  public init() {}
+
+  /// x (any shape) → y (same shape).
+  @discardableResult
+  public func forward(_ x: Tensor) -> Tensor {
+    output.resize(x.shape)
+    let (p, y) = (x.data, output.data)
+    for i in 0..<x.count { y[i] = max(p[i], 0) }
+    return output
+  }
+
+  /// dy → dx = dy where y > 0, else 0.
+  @discardableResult
+  public func backward(_ dy: Tensor) -> Tensor {
+    precondition(dy.count == output.count, "relu dy \(dy.shape) vs \(output.shape)")
+    inputGradient.resize(dy.shape)
+    let (y, d, dx) = (output.data, dy.data, inputGradient.data)
+    for i in 0..<dy.count { dx[i] = y[i] > 0 ? d[i] : 0 }
+    return inputGradient
+  }
+}
