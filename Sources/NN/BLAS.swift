@@ -4,12 +4,18 @@ internal import CBLAS
 /// BLAS workers and the data pipeline's decode workers do not oversubscribe the cores.
 public enum BLAS {
   /// Sets the number of OpenBLAS worker threads (the C function is `openblas_set_num_threads`).
+  ///
+  /// Tandem splits work over `count` threads itself (convolutions split the batch, each thread
+  /// calling a single-threaded GEMM; BatchNorm/ReLU split channels), which scales better for
+  /// these GEMM shapes than OpenBLAS's own threading, so OpenBLAS is kept at one thread and the
+  /// total stays at `count`.
   public static func setThreads(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
+    openblas_set_num_threads(1)
+    Parallel.workers.store(min(max(1, count), Workspace.maxWorkers), ordering: .relaxed)
   }
 
-  /// The number of OpenBLAS worker threads (the C function is `openblas_get_num_threads`).
-  public static var threads: Int { Int(openblas_get_num_threads()) }
+  /// The number of compute threads set by ``setThreads(_:)``.
+  public static var threads: Int { Parallel.count }
 
   /// Row-major `C[m×n] = alpha · op(A) · op(B) + beta · C` (the C function is `cblas_sgemm`).
   /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
@@ -26,7 +32,10 @@ public enum BLAS {
 
   /// Measures `cblas_sgemm` throughput on square `size`×`size` matrices, in GFLOP/s (median of
   /// `repeats` timed calls after one warm-up). Used as the roofline in benchmarks.
+  /// OpenBLAS runs with ``threads`` threads for this measurement only.
   public static func measureSgemmGFLOPS(size: Int = 1024, repeats: Int = 5) -> Double {
+    openblas_set_num_threads(Int32(threads))
+    defer { openblas_set_num_threads(1) }
     let a = Tensor(shape: [size, size])
     let b = Tensor(shape: [size, size])
     let c = Tensor(shape: [size, size])

@@ -61,7 +61,9 @@ public final class BasicBlock {
     timer.time("relu") {
       output.resize(h.shape)
       let (a, b, y) = (h.data, sc.data, output.data)
-      for i in 0..<h.count { y[i] = max(a[i] + b[i], 0) }
+      Parallel.forEachChunk(h.count, minimumPerChunk: 1 << 16) { r in
+        for i in r { y[i] = max(a[i] + b[i], 0) }
+      }
     }
     return output
   }
@@ -72,7 +74,9 @@ public final class BasicBlock {
     timer.time("relu") {
       sumGradient.resize(dy.shape)
       let (y, d, g) = (output.data, dy.data, sumGradient.data)
-      for i in 0..<dy.count { g[i] = y[i] > 0 ? d[i] : 0 }
+      Parallel.forEachChunk(dy.count, minimumPerChunk: 1 << 16) { r in
+        for i in r { g[i] = y[i] > 0 ? d[i] : 0 }
+      }
     }
     var d = timer.time("bn") { bn2.backward(sumGradient) }
     d = timer.time("conv") { conv2.backward(d) }
@@ -87,7 +91,9 @@ public final class BasicBlock {
     timer.time("relu") {
       inputGradient.resize(dMain.shape)
       let (a, b, dx) = (dMain.data, dShort.data, inputGradient.data)
-      for i in 0..<dMain.count { dx[i] = a[i] + b[i] }
+      Parallel.forEachChunk(dMain.count, minimumPerChunk: 1 << 16) { r in
+        for i in r { dx[i] = a[i] + b[i] }
+      }
     }
     return inputGradient
   }

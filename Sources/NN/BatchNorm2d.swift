@@ -26,7 +26,7 @@ public final class BatchNorm2d {
   /// The input gradient, reused between steps.
   public let inputGradient = Tensor(shape: [0])
   private let xhat = Tensor(shape: [0])
-  private var invStd: [Float] = []
+  private let invStd = Tensor(shape: [0])
 
   init(
     _ name: String, store: ParameterStore, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5
@@ -40,7 +40,7 @@ public final class BatchNorm2d {
     runningMean = store.buffer(name + ".running_mean", [channels], .constant(0))
     runningVar = store.buffer(name + ".running_var", [channels], .constant(1))
     counter = store.addCounter(name + ".num_batches_tracked")
-    invStd = Array(repeating: 0, count: channels)
+    invStd.resize([channels])
   }
 
   /// x `[N, C, H, W]` → y `[N, C, H, W]`.
@@ -56,49 +56,52 @@ public final class BatchNorm2d {
       precondition(m > 1, "batchnorm in training needs more than one value per channel")
       store.counters[counter] += 1
     }
-    for ch in 0..<c {
-      var mean: Float
-      var istd: Float
-      if isTraining {
-        var s = 0.0
-        for i in 0..<n {
-          let p = x.data + (i * c + ch) * hw
-          var t: Float = 0
-          for j in 0..<hw { t += p[j] }
-          s += Double(t)
-        }
-        let mu = s / Double(m)
-        var v = 0.0
-        for i in 0..<n {
-          let p = x.data + (i * c + ch) * hw
-          let muf = Float(mu)
-          var t: Float = 0
-          for j in 0..<hw {
-            let d = p[j] - muf
-            t += d * d
+    let perChannel = m >= 4096 ? 1 : c
+    Parallel.forEachChunk(c, minimumPerChunk: perChannel) { range in
+      for ch in range {
+        var mean: Float
+        var istd: Float
+        if isTraining {
+          var s = 0.0
+          for i in 0..<n {
+            let p = x.data + (i * c + ch) * hw
+            var t: Float = 0
+            for j in 0..<hw { t += p[j] }
+            s += Double(t)
           }
-          v += Double(t)
+          let mu = s / Double(m)
+          var v = 0.0
+          for i in 0..<n {
+            let p = x.data + (i * c + ch) * hw
+            let muf = Float(mu)
+            var t: Float = 0
+            for j in 0..<hw {
+              let d = p[j] - muf
+              t += d * d
+            }
+            v += Double(t)
+          }
+          let varBiased = v / Double(m)
+          mean = Float(mu)
+          istd = Float(1 / (varBiased + Double(eps)).squareRoot())
+          let rm = runningMean.value
+          let rv = runningVar.value
+          rm[ch] = (1 - momentum) * rm[ch] + momentum * mean
+          rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(v / Double(m - 1))
+        } else {
+          mean = runningMean.value[ch]
+          istd = 1 / (runningVar.value[ch] + eps).squareRoot()
         }
-        let varBiased = v / Double(m)
-        mean = Float(mu)
-        istd = Float(1 / (varBiased + Double(eps)).squareRoot())
-        let rm = runningMean.value
-        let rv = runningVar.value
-        rm[ch] = (1 - momentum) * rm[ch] + momentum * mean
-        rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(v / Double(m - 1))
-      } else {
-        mean = runningMean.value[ch]
-        istd = 1 / (runningVar.value[ch] + eps).squareRoot()
-      }
-      invStd[ch] = istd
-      let (gc, bc) = (g[ch], b[ch])
-      for i in 0..<n {
-        let off = (i * c + ch) * hw
-        let (p, q, y) = (x.data + off, xhat.data + off, output.data + off)
-        for j in 0..<hw {
-          let v = (p[j] - mean) * istd
-          q[j] = v
-          y[j] = v * gc + bc
+        invStd.data[ch] = istd
+        let (gc, bc) = (g[ch], b[ch])
+        for i in 0..<n {
+          let off = (i * c + ch) * hw
+          let (p, q, y) = (x.data + off, xhat.data + off, output.data + off)
+          for j in 0..<hw {
+            let v = (p[j] - mean) * istd
+            q[j] = v
+            y[j] = v * gc + bc
+          }
         }
       }
     }
@@ -113,37 +116,40 @@ public final class BatchNorm2d {
     inputGradient.resize(dy.shape)
     let m = Float(n * hw)
     let (g, dg, db) = (gamma.value, gamma.grad, beta.grad)
-    for ch in 0..<c {
-      var sdy: Float = 0
-      var sdyx: Float = 0
-      for i in 0..<n {
-        let off = (i * c + ch) * hw
-        let (d, q) = (dy.data + off, xhat.data + off)
-        var a: Float = 0
-        var b: Float = 0
-        for j in 0..<hw {
-          a += d[j]
-          b += d[j] * q[j]
-        }
-        sdy += a
-        sdyx += b
-      }
-      dg[ch] += sdyx
-      db[ch] += sdy
-      let k = g[ch] * invStd[ch]
-      if isTraining {
-        // dx = γ·istd·(dy − mean(dy) − x̂·mean(dy·x̂))
-        let (mdy, mdyx) = (sdy / m, sdyx / m)
+    let perChannel = n * hw >= 4096 ? 1 : c
+    Parallel.forEachChunk(c, minimumPerChunk: perChannel) { range in
+      for ch in range {
+        var sdy: Float = 0
+        var sdyx: Float = 0
         for i in 0..<n {
           let off = (i * c + ch) * hw
-          let (d, q, dx) = (dy.data + off, xhat.data + off, inputGradient.data + off)
-          for j in 0..<hw { dx[j] = k * (d[j] - mdy - q[j] * mdyx) }
+          let (d, q) = (dy.data + off, xhat.data + off)
+          var a: Float = 0
+          var b: Float = 0
+          for j in 0..<hw {
+            a += d[j]
+            b += d[j] * q[j]
+          }
+          sdy += a
+          sdyx += b
         }
-      } else {
-        for i in 0..<n {
-          let off = (i * c + ch) * hw
-          let (d, dx) = (dy.data + off, inputGradient.data + off)
-          for j in 0..<hw { dx[j] = k * d[j] }
+        dg[ch] += sdyx
+        db[ch] += sdy
+        let k = g[ch] * invStd.data[ch]
+        if isTraining {
+          // dx = γ·istd·(dy − mean(dy) − x̂·mean(dy·x̂))
+          let (mdy, mdyx) = (sdy / m, sdyx / m)
+          for i in 0..<n {
+            let off = (i * c + ch) * hw
+            let (d, q, dx) = (dy.data + off, xhat.data + off, inputGradient.data + off)
+            for j in 0..<hw { dx[j] = k * (d[j] - mdy - q[j] * mdyx) }
+          }
+        } else {
+          for i in 0..<n {
+            let off = (i * c + ch) * hw
+            let (d, dx) = (dy.data + off, inputGradient.data + off)
+            for j in 0..<hw { dx[j] = k * d[j] }
+          }
         }
       }
     }

@@ -114,6 +114,54 @@ public final class DualEncoder {
     return ContrastiveStep(loss: l, accuracy: loss.accuracy, temperature: loss.temperature)
   }
 
+  /// Smallest GEMM width before the convolutions fold several images into one GEMM (tuning knob;
+  /// see ``Conv2d/minimumColumns``).
+  public var convolutionColumns: Int {
+    get { s1.convolutions.first?.minimumColumns ?? 0 }
+    set { for c in s1.convolutions + s2.convolutions { c.minimumColumns = newValue } }
+  }
+
+  /// Times every convolution of both encoders on the activations of the last forward pass:
+  /// median seconds of `repeats` forward and backward calls each, with FLOPs. For benchmarks;
+  /// leaves gradients dirty (zero them before training again).
+  public func profileConvolutions(
+    repeats: Int = 3
+  ) -> [(
+    name: String, shape: String, forwardSeconds: Double, backwardSeconds: Double,
+    forwardFLOPs: Double, backwardFLOPs: Double
+  )] {
+    var out: [(String, String, Double, Double, Double, Double)] = []
+    for c in s1.convolutions + s2.convolutions {
+      guard let x = c.input else { continue }
+      let dy = Tensor(shape: c.output.shape)
+      for i in 0..<dy.count { dy.data[i] = Float(i % 13) * 0.01 - 0.06 }
+      var f: [Double] = []
+      var b: [Double] = []
+      for _ in 0..<repeats {
+        var t0 = Clock.now()
+        c.forward(x)
+        f.append(Clock.now() - t0)
+        t0 = Clock.now()
+        c.backward(dy)
+        b.append(Clock.now() - t0)
+      }
+      f.sort()
+      b.sort()
+      let flops = c.forwardFLOPs(n: x.dim(0), h: x.dim(2), w: x.dim(3))
+      out.append(
+        (
+          c.name, "\(x.shape)→\(c.output.shape) k\(c.kernel.h) s\(c.stride.h)", f[f.count / 2],
+          b[b.count / 2], flops, c.computesInputGradient ? 2 * flops : flops
+        ))
+    }
+    return out.map {
+      (
+        name: $0.0, shape: $0.1, forwardSeconds: $0.2, backwardSeconds: $0.3, forwardFLOPs: $0.4,
+        backwardFLOPs: $0.5
+      )
+    }
+  }
+
   /// Total convolution FLOPs of one forward pass of both encoders at batch `n`, `h`×`w`.
   public func convolutionFLOPs(n: Int, h: Int, w: Int) -> Double {
     s1.convolutionFLOPs(n: n, h: h, w: w) + s2.convolutionFLOPs(n: n, h: h, w: w)

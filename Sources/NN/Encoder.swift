@@ -111,6 +111,7 @@ public final class Encoder {
       x.shape.count == 4 && x.shape[1] == config.inChannels,
       "encoder input \(x.shape), expected [N, \(config.inChannels), H, W]")
     inputShape = x.shape
+    for c in convolutions { c.timer = timer }
     var h = timer.time("conv") { stemConv.forward(x) }
     h = timer.time("bn") { stemBN.forward(h) }
     h = timer.time("relu") { stemReLU.forward(h) }

@@ -13,7 +13,9 @@ public final class ReLU {
   public func forward(_ x: Tensor) -> Tensor {
     output.resize(x.shape)
     let (p, y) = (x.data, output.data)
-    for i in 0..<x.count { y[i] = max(p[i], 0) }
+    Parallel.forEachChunk(x.count, minimumPerChunk: 1 << 16) { r in
+      for i in r { y[i] = max(p[i], 0) }
+    }
     return output
   }
 
@@ -23,7 +25,9 @@ public final class ReLU {
     precondition(dy.count == output.count, "relu dy \(dy.shape) vs \(output.shape)")
     inputGradient.resize(dy.shape)
     let (y, d, dx) = (output.data, dy.data, inputGradient.data)
-    for i in 0..<dy.count { dx[i] = y[i] > 0 ? d[i] : 0 }
+    Parallel.forEachChunk(dy.count, minimumPerChunk: 1 << 16) { r in
+      for i in r { dx[i] = y[i] > 0 ? d[i] : 0 }
+    }
     return inputGradient
   }
 }

@@ -83,29 +83,38 @@ public final class Tensor {
   }
 }
 
-/// A growable scratch buffer shared by layers for transient data (im2col columns, transposes).
-/// Only one layer uses it at a time, so one per model suffices; it grows to the largest request
-/// and is then reused every step.
+/// Growable scratch buffers for transient data (im2col columns, transposes, partial weight
+/// gradients), one set per worker thread. Only one layer runs at a time, so one per model
+/// suffices; each buffer grows to its largest request and is then reused every step. Workers
+/// touch only their own slots, so no locking is needed.
 final class Workspace {
-  private(set) var buffers: [UnsafeMutablePointer<Float>] = []
-  private var capacities: [Int] = []
+  static let maxWorkers = 16
+  static let slots = 5
+  private let pointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+  private let capacities: UnsafeMutablePointer<Int>
 
-  init(slots: Int = 2) {
-    for _ in 0..<slots {
-      buffers.append(.allocate(capacity: 1))
-      capacities.append(1)
-    }
+  init() {
+    let n = Self.maxWorkers * Self.slots
+    pointers = .allocate(capacity: n)
+    pointers.initialize(repeating: nil, count: n)
+    capacities = .allocate(capacity: n)
+    capacities.initialize(repeating: 0, count: n)
   }
 
-  deinit { for b in buffers { b.deallocate() } }
+  deinit {
+    for i in 0..<(Self.maxWorkers * Self.slots) { pointers[i]?.deallocate() }
+    pointers.deallocate()
+    capacities.deallocate()
+  }
 
-  /// Scratch slot `slot` with room for at least `count` floats (contents undefined).
-  func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
-    if count > capacities[slot] {
-      buffers[slot].deallocate()
-      buffers[slot] = .allocate(capacity: count)
-      capacities[slot] = count
+  /// Scratch `slot` of `worker` with room for at least `count` floats (contents undefined).
+  func buffer(_ slot: Int, count: Int, worker: Int = 0) -> UnsafeMutablePointer<Float> {
+    let i = worker * Self.slots + slot
+    if count > capacities[i] || pointers[i] == nil {
+      pointers[i]?.deallocate()
+      pointers[i] = .allocate(capacity: max(count, 1))
+      capacities[i] = max(count, 1)
     }
-    return buffers[slot]
+    return pointers[i]!
   }
 }

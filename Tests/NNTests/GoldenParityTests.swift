@@ -95,3 +95,25 @@ struct GoldenParityTests {
     }
   }
 }
+
+/// The threaded paths (batch split over workers, partial weight gradients summed) give the same
+/// results as one thread.
+struct ThreadingTests {
+  @Test("two worker threads match PyTorch like one thread does")
+  func twoThreads() throws {
+    let file = try GoldenParityTests.golden()
+    let m = try GoldenParityTests.model(file)
+    BLAS.setThreads(2)
+    defer { BLAS.setThreads(1) }
+    #expect(BLAS.threads == 2)
+    let r = m.trainStep(
+      s1: try GoldenParityTests.tensor(file, "input.s1"),
+      s2: try GoldenParityTests.tensor(file, "input.s2"))
+    #expect(abs(r.loss - (try file.tensors["out.loss"]!.floats()[0])) < 1e-5)
+    for e in m.store.parameters {
+      let reference = try file.tensors["grad." + e.name]!.floats()
+      let err = GoldenParityTests.scaledError(m.store.gradient(e.name)!, reference)
+      #expect(err < 1e-4, "gradient \(e.name): scaled error \(err)")
+    }
+  }
+}
