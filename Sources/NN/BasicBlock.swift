@@ -62,7 +62,7 @@ public final class BasicBlock {
       output.resize(h.shape)
       let (a, b, y) = (h.data, sc.data, output.data)
       Parallel.forEachChunk(h.count, minimumPerChunk: 1 << 16) { r in
-        for i in r { y[i] = max(a[i] + b[i], 0) }
+        Kernels.relu(a, adding: b, y, r)
       }
     }
     return output
@@ -75,7 +75,7 @@ public final class BasicBlock {
       sumGradient.resize(dy.shape)
       let (y, d, g) = (output.data, dy.data, sumGradient.data)
       Parallel.forEachChunk(dy.count, minimumPerChunk: 1 << 16) { r in
-        for i in r { g[i] = y[i] > 0 ? d[i] : 0 }
+        Kernels.reluBackward(y, d, g, r)
       }
     }
     var d = timer.time("bn") { bn2.backward(sumGradient) }
@@ -92,7 +92,7 @@ public final class BasicBlock {
       inputGradient.resize(dMain.shape)
       let (a, b, dx) = (dMain.data, dShort.data, inputGradient.data)
       Parallel.forEachChunk(dMain.count, minimumPerChunk: 1 << 16) { r in
-        for i in r { dx[i] = a[i] + b[i] }
+        Kernels.add(a, b, dx, r)
       }
     }
     return inputGradient

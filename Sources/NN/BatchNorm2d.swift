@@ -65,21 +65,13 @@ public final class BatchNorm2d {
           var s = 0.0
           for i in 0..<n {
             let p = x.data + (i * c + ch) * hw
-            var t: Float = 0
-            for j in 0..<hw { t += p[j] }
-            s += Double(t)
+            s += Double(Kernels.sum(p, hw))
           }
           let mu = s / Double(m)
           var v = 0.0
           for i in 0..<n {
             let p = x.data + (i * c + ch) * hw
-            let muf = Float(mu)
-            var t: Float = 0
-            for j in 0..<hw {
-              let d = p[j] - muf
-              t += d * d
-            }
-            v += Double(t)
+            v += Double(Kernels.sumSquaredDeviation(p, hw, Float(mu)))
           }
           let varBiased = v / Double(m)
           mean = Float(mu)
@@ -97,11 +89,7 @@ public final class BatchNorm2d {
         for i in 0..<n {
           let off = (i * c + ch) * hw
           let (p, q, y) = (x.data + off, xhat.data + off, output.data + off)
-          for j in 0..<hw {
-            let v = (p[j] - mean) * istd
-            q[j] = v
-            y[j] = v * gc + bc
-          }
+          Kernels.normalize(p, q, y, hw, mean: mean, invStd: istd, gamma: gc, beta: bc)
         }
       }
     }
@@ -119,20 +107,14 @@ public final class BatchNorm2d {
     let perChannel = n * hw >= 4096 ? 1 : c
     Parallel.forEachChunk(c, minimumPerChunk: perChannel) { range in
       for ch in range {
-        var sdy: Float = 0
-        var sdyx: Float = 0
+        var sums = (0.0, 0.0)
         for i in 0..<n {
           let off = (i * c + ch) * hw
-          let (d, q) = (dy.data + off, xhat.data + off)
-          var a: Float = 0
-          var b: Float = 0
-          for j in 0..<hw {
-            a += d[j]
-            b += d[j] * q[j]
-          }
-          sdy += a
-          sdyx += b
+          let (a, b) = Kernels.sumAndDot(dy.data + off, xhat.data + off, hw)
+          sums.0 += Double(a)
+          sums.1 += Double(b)
         }
+        let (sdy, sdyx) = (Float(sums.0), Float(sums.1))
         dg[ch] += sdyx
         db[ch] += sdy
         let k = g[ch] * invStd.data[ch]
@@ -142,7 +124,7 @@ public final class BatchNorm2d {
           for i in 0..<n {
             let off = (i * c + ch) * hw
             let (d, q, dx) = (dy.data + off, xhat.data + off, inputGradient.data + off)
-            for j in 0..<hw { dx[j] = k * (d[j] - mdy - q[j] * mdyx) }
+            Kernels.batchNormBackward(d, q, dx, hw, k: k, a: mdy, c: mdyx)
           }
         } else {
           for i in 0..<n {

@@ -14,7 +14,7 @@ public final class ReLU {
     output.resize(x.shape)
     let (p, y) = (x.data, output.data)
     Parallel.forEachChunk(x.count, minimumPerChunk: 1 << 16) { r in
-      for i in r { y[i] = max(p[i], 0) }
+      Kernels.relu(p, y, r)
     }
     return output
   }
@@ -26,7 +26,7 @@ public final class ReLU {
     inputGradient.resize(dy.shape)
     let (y, d, dx) = (output.data, dy.data, inputGradient.data)
     Parallel.forEachChunk(dy.count, minimumPerChunk: 1 << 16) { r in
-      for i in r { dx[i] = y[i] > 0 ? d[i] : 0 }
+      Kernels.reluBackward(y, d, dx, r)
     }
     return inputGradient
   }

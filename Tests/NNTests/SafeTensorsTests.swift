@@ -123,13 +123,19 @@ struct CheckpointTests {
     try optB.load(SafeTensors.read(dir.path + "/optimizer.safetensors"))
     #expect(optB.stepCount == 2)
     #expect(b.store.counters == a.store.counters)
-    // The next step is bit-identical.
+    // The next step matches. (Bit-identical with a fixed thread count; another test may switch
+    // the worker count concurrently, which changes the summation order of weight gradients.)
     let la = a.trainStep(s1: x1, s2: x2).loss
     optA.step()
     let lb = b.trainStep(s1: x1, s2: x2).loss
     optB.step()
-    #expect(la == lb)
-    for e in a.store.parameters { #expect(a.store.parameter(e.name) == b.store.parameter(e.name)) }
+    #expect(abs(la - lb) < 1e-5)
+    var worst: Float = 0
+    for e in a.store.parameters {
+      let d = zip(a.store.parameter(e.name)!, b.store.parameter(e.name)!).map { abs($0 - $1) }
+      worst = max(worst, d.max() ?? 0)
+    }
+    #expect(worst < 1e-5, "parameters differ by \(worst) after one more step")
   }
 }
 
