@@ -1,4 +1,5 @@
-/// ResNet basic block (torchvision `BasicBlock`):
+/// ResNet basic block (torchvision `BasicBlock`; the ReLUs and the residual add are fused into
+/// the BatchNorms):
 /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`, 3×3 convolutions without bias; the
 /// shortcut is the identity, or `downsample.0` (1×1 conv, stride s) + `downsample.1` (BN) when
 /// the stride or width changes.
@@ -7,29 +8,26 @@
 public final class BasicBlock {
   let conv1: Conv2d
   let bn1: BatchNorm2d
-  let relu1 = ReLU()
   let conv2: Conv2d
   let bn2: BatchNorm2d
   let downConv: Conv2d?
   let downBN: BatchNorm2d?
-  /// The output, reused between steps.
-  public let output = Tensor(shape: [0])
   /// The input gradient, reused between steps.
   public let inputGradient = Tensor(shape: [0])
-  private let sumGradient = Tensor(shape: [0])
 
   init(
-    _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int, outChannels: Int,
-    stride: Int
+    _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int,
+    outChannels: Int, stride: Int
   ) {
     conv1 = Conv2d(
       name + ".conv1", store: store, workspace: workspace, inChannels: inChannels,
       outChannels: outChannels, kernel: 3, stride: stride, padding: 1)
-    bn1 = BatchNorm2d(name + ".bn1", store: store, channels: outChannels)
+    bn1 = BatchNorm2d(name + ".bn1", store: store, channels: outChannels, fusedReLU: true)
     conv2 = Conv2d(
       name + ".conv2", store: store, workspace: workspace, inChannels: outChannels,
       outChannels: outChannels, kernel: 3, stride: 1, padding: 1)
-    bn2 = BatchNorm2d(name + ".bn2", store: store, channels: outChannels)
+    // bn2 also adds the shortcut and applies the block's final ReLU.
+    bn2 = BatchNorm2d(name + ".bn2", store: store, channels: outChannels, fusedReLU: true)
     if stride != 1 || inChannels != outChannels {
       downConv = Conv2d(
         name + ".downsample.0", store: store, workspace: workspace, inChannels: inChannels,
@@ -44,51 +42,38 @@ public final class BasicBlock {
   var convs: [Conv2d] { [conv1, conv2] + (downConv.map { [$0] } ?? []) }
   var norms: [BatchNorm2d] { [bn1, bn2] + (downBN.map { [$0] } ?? []) }
 
+  /// The output of the last forward pass.
+  public var output: Tensor { bn2.output }
+
   /// x `[N, Cin, H, W]` → y `[N, Cout, OH, OW]`.
   @discardableResult
   public func forward(_ x: Tensor, timer: LayerTimer? = nil) -> Tensor {
     var h = timer.time("conv") { conv1.forward(x) }
     h = timer.time("bn") { bn1.forward(h) }
-    h = timer.time("relu") { relu1.forward(h) }
     h = timer.time("conv") { conv2.forward(h) }
-    h = timer.time("bn") { bn2.forward(h) }
     var sc = x
     if let downConv, let downBN {
       sc = timer.time("conv") { downConv.forward(x) }
       sc = timer.time("bn") { downBN.forward(sc) }
     }
     precondition(sc.shape == h.shape)
-    timer.time("relu") {
-      output.resize(h.shape)
-      let (a, b, y) = (h.data, sc.data, output.data)
-      Parallel.forEachChunk(h.count, minimumPerChunk: 1 << 16) { r in
-        Kernels.relu(a, adding: b, y, r)
-      }
-    }
-    return output
+    return timer.time("bn") { bn2.forward(h, residual: sc) }
   }
 
   /// dy → dx; accumulates all parameter gradients.
   @discardableResult
   public func backward(_ dy: Tensor, timer: LayerTimer? = nil) -> Tensor {
-    timer.time("relu") {
-      sumGradient.resize(dy.shape)
-      let (y, d, g) = (output.data, dy.data, sumGradient.data)
-      Parallel.forEachChunk(dy.count, minimumPerChunk: 1 << 16) { r in
-        Kernels.reluBackward(y, d, g, r)
-      }
-    }
-    var d = timer.time("bn") { bn2.backward(sumGradient) }
+    var d = timer.time("bn") { bn2.backward(dy) }
+    let dSum = bn2.residualGradient
     d = timer.time("conv") { conv2.backward(d) }
-    d = timer.time("relu") { relu1.backward(d) }
     d = timer.time("bn") { bn1.backward(d) }
     let dMain = timer.time("conv") { conv1.backward(d) }
-    var dShort = sumGradient
+    var dShort = dSum
     if let downConv, let downBN {
-      dShort = timer.time("bn") { downBN.backward(sumGradient) }
+      dShort = timer.time("bn") { downBN.backward(dSum) }
       dShort = timer.time("conv") { downConv.backward(dShort) }
     }
-    timer.time("relu") {
+    timer.time("add") {
       inputGradient.resize(dMain.shape)
       let (a, b, dx) = (dMain.data, dShort.data, inputGradient.data)
       Parallel.forEachChunk(dMain.count, minimumPerChunk: 1 << 16) { r in

@@ -4,7 +4,11 @@
 /// `running_var`; evaluation normalizes with the running statistics. `num_batches_tracked` counts
 /// training forward passes.
 ///
-/// Shapes: x `[N, C, H, W]` → y `[N, C, H, W]`; weight γ `[C]`, bias β `[C]`.
+/// Optionally fused with what follows it in a ResNet — a residual add and a ReLU,
+/// `y = relu(γ·x̂ + β + residual)` — so those memory-bound passes do not each read and write the
+/// whole activation again. x̂ is recomputed from the input in backward instead of stored.
+///
+/// Shapes: x `[N, C, H, W]` (and residual, same shape) → y `[N, C, H, W]`; γ, β `[C]`.
 public final class BatchNorm2d {
   /// Channels C.
   public let channels: Int
@@ -12,6 +16,8 @@ public final class BatchNorm2d {
   public let momentum: Float
   /// Added to the variance (PyTorch default 1e-5).
   public let eps: Float
+  /// Whether a ReLU follows (fused).
+  public let fusedReLU: Bool
   /// Training (batch statistics) or evaluation (running statistics).
   public var isTraining = true
 
@@ -25,113 +31,124 @@ public final class BatchNorm2d {
   public let output = Tensor(shape: [0])
   /// The input gradient, reused between steps.
   public let inputGradient = Tensor(shape: [0])
-  private let xhat = Tensor(shape: [0])
+  /// The gradient of the residual input (after the fused ReLU), when a residual was given.
+  public let residualGradient = Tensor(shape: [0])
+  private var input: Tensor?
+  private var hadResidual = false
+  private let mean = Tensor(shape: [0])
   private let invStd = Tensor(shape: [0])
 
   init(
-    _ name: String, store: ParameterStore, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5
+    _ name: String, store: ParameterStore, channels: Int, momentum: Float = 0.1,
+    eps: Float = 1e-5, fusedReLU: Bool = false
   ) {
     self.channels = channels
     self.momentum = momentum
     self.eps = eps
+    self.fusedReLU = fusedReLU
     self.store = store
     gamma = store.param(name + ".weight", [channels], .constant(1), decay: false)
     beta = store.param(name + ".bias", [channels], .constant(0), decay: false)
     runningMean = store.buffer(name + ".running_mean", [channels], .constant(0))
     runningVar = store.buffer(name + ".running_var", [channels], .constant(1))
     counter = store.addCounter(name + ".num_batches_tracked")
+    mean.resize([channels])
     invStd.resize([channels])
   }
 
-  /// x `[N, C, H, W]` → y `[N, C, H, W]`.
+  /// x `[N, C, H, W]` (+ residual) → y `[N, C, H, W]`.
   @discardableResult
-  public func forward(_ x: Tensor) -> Tensor {
+  public func forward(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
     precondition(x.shape.count == 4 && x.shape[1] == channels, "batchnorm input \(x.shape)")
+    precondition(residual == nil || residual!.shape == x.shape, "batchnorm residual shape")
+    input = x
+    hadResidual = residual != nil
     let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
     output.resize(x.shape)
-    xhat.resize(x.shape)
     let m = n * hw
     let (g, b) = (gamma.value, beta.value)
     if isTraining {
       precondition(m > 1, "batchnorm in training needs more than one value per channel")
       store.counters[counter] += 1
     }
-    let perChannel = m >= 4096 ? 1 : c
-    Parallel.forEachChunk(c, minimumPerChunk: perChannel) { range in
+    let relu = fusedReLU
+    let res = residual?.data
+    Parallel.forEachChunk(c, minimumPerChunk: m >= 4096 ? 1 : c) { range in
       for ch in range {
-        var mean: Float
+        var mu: Float
         var istd: Float
         if isTraining {
           var s = 0.0
-          for i in 0..<n {
-            let p = x.data + (i * c + ch) * hw
-            s += Double(Kernels.sum(p, hw))
-          }
-          let mu = s / Double(m)
+          for i in 0..<n { s += Double(Kernels.sum(x.data + (i * c + ch) * hw, hw)) }
+          let meanD = s / Double(m)
           var v = 0.0
           for i in 0..<n {
-            let p = x.data + (i * c + ch) * hw
-            v += Double(Kernels.sumSquaredDeviation(p, hw, Float(mu)))
+            v += Double(Kernels.sumSquaredDeviation(x.data + (i * c + ch) * hw, hw, Float(meanD)))
           }
-          let varBiased = v / Double(m)
-          mean = Float(mu)
-          istd = Float(1 / (varBiased + Double(eps)).squareRoot())
-          let rm = runningMean.value
-          let rv = runningVar.value
-          rm[ch] = (1 - momentum) * rm[ch] + momentum * mean
+          mu = Float(meanD)
+          istd = Float(1 / (v / Double(m) + Double(eps)).squareRoot())
+          let (rm, rv) = (runningMean.value, runningVar.value)
+          rm[ch] = (1 - momentum) * rm[ch] + momentum * mu
           rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(v / Double(m - 1))
         } else {
-          mean = runningMean.value[ch]
+          mu = runningMean.value[ch]
           istd = 1 / (runningVar.value[ch] + eps).squareRoot()
         }
+        mean.data[ch] = mu
         invStd.data[ch] = istd
-        let (gc, bc) = (g[ch], b[ch])
+        // y = x·k + (β − μ·k) (+ r), k = γ·istd
+        let k = g[ch] * istd
         for i in 0..<n {
           let off = (i * c + ch) * hw
-          let (p, q, y) = (x.data + off, xhat.data + off, output.data + off)
-          Kernels.normalize(p, q, y, hw, mean: mean, invStd: istd, gamma: gc, beta: bc)
+          Kernels.affine(
+            x.data + off, adding: res.map { $0 + off }, output.data + off, hw, scale: k,
+            shift: b[ch] - mu * k, relu: relu)
         }
       }
     }
     return output
   }
 
-  /// dy `[N, C, H, W]` → dx; accumulates dγ, dβ.
+  /// dy `[N, C, H, W]` → dx; accumulates dγ, dβ; fills ``residualGradient`` when a residual was
+  /// given.
   @discardableResult
   public func backward(_ dy: Tensor) -> Tensor {
-    precondition(dy.shape == xhat.shape, "batchnorm dy \(dy.shape) vs \(xhat.shape)")
+    guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
+    precondition(dy.shape == x.shape, "batchnorm dy \(dy.shape) vs \(x.shape)")
     let (n, c, hw) = (dy.shape[0], dy.shape[1], dy.shape[2] * dy.shape[3])
     inputGradient.resize(dy.shape)
+    if hadResidual { residualGradient.resize(dy.shape) }
     let m = Float(n * hw)
     let (g, dg, db) = (gamma.value, gamma.grad, beta.grad)
-    let perChannel = n * hw >= 4096 ? 1 : c
-    Parallel.forEachChunk(c, minimumPerChunk: perChannel) { range in
+    let relu = fusedReLU
+    let hadResidual = hadResidual
+    Parallel.forEachChunk(c, minimumPerChunk: n * hw >= 4096 ? 1 : c) { range in
       for ch in range {
+        let (mu, istd) = (mean.data[ch], invStd.data[ch])
+        // Pass 1: Σg and Σg·x̂ with g = dy masked by the fused ReLU (stored when a residual
+        // needs it).
         var sums = (0.0, 0.0)
         for i in 0..<n {
           let off = (i * c + ch) * hw
-          let (a, b) = Kernels.sumAndDot(dy.data + off, xhat.data + off, hw)
+          let (a, b) = Kernels.batchNormSums(
+            dy.data + off, mask: relu ? output.data + off : nil,
+            store: hadResidual ? residualGradient.data + off : nil, x: x.data + off, hw,
+            mean: mu, invStd: istd)
           sums.0 += Double(a)
           sums.1 += Double(b)
         }
         let (sdy, sdyx) = (Float(sums.0), Float(sums.1))
         dg[ch] += sdyx
         db[ch] += sdy
-        let k = g[ch] * invStd.data[ch]
-        if isTraining {
-          // dx = γ·istd·(dy − mean(dy) − x̂·mean(dy·x̂))
-          let (mdy, mdyx) = (sdy / m, sdyx / m)
-          for i in 0..<n {
-            let off = (i * c + ch) * hw
-            let (d, q, dx) = (dy.data + off, xhat.data + off, inputGradient.data + off)
-            Kernels.batchNormBackward(d, q, dx, hw, k: k, a: mdy, c: mdyx)
-          }
-        } else {
-          for i in 0..<n {
-            let off = (i * c + ch) * hw
-            let (d, dx) = (dy.data + off, inputGradient.data + off)
-            for j in 0..<hw { dx[j] = k * d[j] }
-          }
+        let k = g[ch] * istd
+        // Pass 2: dx = γ·istd·(g − mean(g) − x̂·mean(g·x̂)) in training, γ·istd·g in eval.
+        let (a, cc) = isTraining ? (sdy / m, sdyx / m) : (0, 0)
+        for i in 0..<n {
+          let off = (i * c + ch) * hw
+          Kernels.batchNormBackward(
+            hadResidual ? residualGradient.data + off : dy.data + off,
+            mask: relu && !hadResidual ? output.data + off : nil, x: x.data + off,
+            inputGradient.data + off, hw, mean: mu, invStd: istd, k: k, a: a, c: cc)
         }
       }
     }

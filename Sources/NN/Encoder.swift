@@ -54,7 +54,6 @@ public final class Encoder {
   public let config: EncoderConfig
   let stemConv: Conv2d
   let stemBN: BatchNorm2d
-  let stemReLU = ReLU()
   let blocks: [BasicBlock]
   let pool = GlobalAvgPool()
   let proj1: Linear
@@ -69,7 +68,8 @@ public final class Encoder {
       prefix + "stem.conv", store: store, workspace: workspace, inChannels: config.inChannels,
       outChannels: config.stemWidth, kernel: 3, stride: 2, padding: 1)
     stemConv.computesInputGradient = false
-    stemBN = BatchNorm2d(prefix + "stem.bn", store: store, channels: config.stemWidth)
+    stemBN = BatchNorm2d(
+      prefix + "stem.bn", store: store, channels: config.stemWidth, fusedReLU: true)
     var blocks: [BasicBlock] = []
     var width = config.stemWidth
     for (s, w) in config.widths.enumerated() {
@@ -100,7 +100,7 @@ public final class Encoder {
   /// The pooled features `[N, featureDimension]` of the last forward pass (for probes).
   public var features: Tensor { pool.output }
   /// The last stage's feature map `[N, featureDimension, H/16, W/16]` of the last forward pass.
-  public var featureMap: Tensor { blocks.last?.output ?? stemReLU.output }
+  public var featureMap: Tensor { blocks.last?.output ?? stemBN.output }
   /// The embeddings `[N, projectionOutput]` (unit rows) of the last forward pass.
   public var embeddings: Tensor { norm.output }
 
@@ -114,7 +114,6 @@ public final class Encoder {
     for c in convolutions { c.timer = timer }
     var h = timer.time("conv") { stemConv.forward(x) }
     h = timer.time("bn") { stemBN.forward(h) }
-    h = timer.time("relu") { stemReLU.forward(h) }
     for b in blocks { h = b.forward(h, timer: timer) }
     return timer.time("head") {
       let f = pool.forward(h)
@@ -125,7 +124,7 @@ public final class Encoder {
   /// Pooled features only (no projection), for embedding export and probes: x → `[N, features]`.
   @discardableResult
   public func forwardFeatures(_ x: Tensor) -> Tensor {
-    var h = stemReLU.forward(stemBN.forward(stemConv.forward(x)))
+    var h = stemBN.forward(stemConv.forward(x))
     for b in blocks { h = b.forward(h) }
     return pool.forward(h)
   }
@@ -136,7 +135,6 @@ public final class Encoder {
       pool.backward(proj1.backward(projReLU.backward(proj2.backward(norm.backward(dz)))))
     }
     for b in blocks.reversed() { d = b.backward(d, timer: timer) }
-    d = timer.time("relu") { stemReLU.backward(d) }
     d = timer.time("bn") { stemBN.backward(d) }
     timer.time("conv") { _ = stemConv.backward(d) }
   }

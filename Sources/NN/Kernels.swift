@@ -53,63 +53,104 @@ enum Kernels {
     return s
   }
 
-  /// (Σ d[i], Σ d[i]·q[i]).
-  static func sumAndDot(
-    _ d: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int
+  /// y = x·k + s (+ r), then max(·, 0) when `relu`.
+  static func affine(
+    _ x: UnsafePointer<Float>, adding r: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+    _ n: Int, scale k: Float, shift s: Float, relu: Bool
+  ) {
+    let (kv, sv) = (V(repeating: k), V(repeating: s))
+    var i = 0
+    switch (r, relu) {
+    case (let r?, true):
+      while i + 8 <= n {
+        store(pointwiseMax(load(x, i) * kv + sv + load(r, i), .zero), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = max(x[i] * k + s + r[i], 0)
+        i += 1
+      }
+    case (let r?, false):
+      while i + 8 <= n {
+        store(load(x, i) * kv + sv + load(r, i), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = x[i] * k + s + r[i]
+        i += 1
+      }
+    case (nil, true):
+      while i + 8 <= n {
+        store(pointwiseMax(load(x, i) * kv + sv, .zero), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = max(x[i] * k + s, 0)
+        i += 1
+      }
+    case (nil, false):
+      while i + 8 <= n {
+        store(load(x, i) * kv + sv, y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = x[i] * k + s
+        i += 1
+      }
+    }
+  }
+
+  /// With g = (mask > 0 ? d : 0) (or d without mask) and x̂ = (x − μ)·istd: returns (Σg, Σg·x̂),
+  /// writing g to `store` when given.
+  static func batchNormSums(
+    _ d: UnsafePointer<Float>, mask: UnsafePointer<Float>?, store out: UnsafeMutablePointer<Float>?,
+    x: UnsafePointer<Float>, _ n: Int, mean mu: Float, invStd istd: Float
   ) -> (Float, Float) {
+    let (mv, kv) = (V(repeating: mu), V(repeating: istd))
     var a = V.zero
     var b = V.zero
     var i = 0
     while i + 8 <= n {
-      let dv = load(d, i)
-      a += dv
-      b += dv * load(q, i)
+      var g = load(d, i)
+      if let mask { g = g.replacing(with: 0, where: load(mask, i) .<= 0) }
+      if let out { store(g, out, i) }
+      a += g
+      b += g * ((load(x, i) - mv) * kv)
       i += 8
     }
     var s = a.sum()
     var t = b.sum()
     while i < n {
-      s += d[i]
-      t += d[i] * q[i]
+      var g = d[i]
+      if let mask, mask[i] <= 0 { g = 0 }
+      out?[i] = g
+      s += g
+      t += g * ((x[i] - mu) * istd)
       i += 1
     }
     return (s, t)
   }
 
-  /// q = (x − m)·k; y = q·g + b.
-  static func normalize(
-    _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-    _ n: Int, mean m: Float, invStd k: Float, gamma g: Float, beta b: Float
-  ) {
-    let (mv, kv, gv, bv) = (V(repeating: m), V(repeating: k), V(repeating: g), V(repeating: b))
-    var i = 0
-    while i + 8 <= n {
-      let v = (load(x, i) - mv) * kv
-      store(v, q, i)
-      store(v * gv + bv, y, i)
-      i += 8
-    }
-    while i < n {
-      let v = (x[i] - m) * k
-      q[i] = v
-      y[i] = v * g + b
-      i += 1
-    }
-  }
-
-  /// dx = k·(d − a − q·c).
+  /// dx = k·(g − a − x̂·c) with g = (mask > 0 ? d : 0) (or d) and x̂ = (x − μ)·istd.
   static func batchNormBackward(
-    _ d: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-    _ n: Int, k: Float, a: Float, c: Float
+    _ d: UnsafePointer<Float>, mask: UnsafePointer<Float>?, x: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, _ n: Int, mean mu: Float, invStd istd: Float, k: Float,
+    a: Float, c: Float
   ) {
-    let (kv, av, cv) = (V(repeating: k), V(repeating: a), V(repeating: c))
+    let (mv, iv, kv, av, cv) = (
+      V(repeating: mu), V(repeating: istd), V(repeating: k), V(repeating: a), V(repeating: c)
+    )
     var i = 0
     while i + 8 <= n {
-      store(kv * (load(d, i) - av - load(q, i) * cv), dx, i)
+      var g = load(d, i)
+      if let mask { g = g.replacing(with: 0, where: load(mask, i) .<= 0) }
+      store(kv * (g - av - (load(x, i) - mv) * iv * cv), dx, i)
       i += 8
     }
     while i < n {
-      dx[i] = k * (d[i] - a - q[i] * c)
+      var g = d[i]
+      if let mask, mask[i] <= 0 { g = 0 }
+      dx[i] = k * (g - a - (x[i] - mu) * istd * c)
       i += 1
     }
   }

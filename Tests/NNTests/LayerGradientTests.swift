@@ -103,28 +103,43 @@ struct LayerGradientTests {
     for (name, e) in errors { #expect(e < 2e-3, "\(name): relative error \(e)") }
   }
 
-  @Test("BatchNorm2d gradients in train and eval mode", arguments: [true, false])
-  func batchNorm(training: Bool) {
+  @Test(
+    "BatchNorm2d gradients (train/eval, fused ReLU, fused residual add)",
+    arguments: [
+      (true, false, false), (false, false, false), (true, true, false), (true, true, true),
+      (false, true, true), (true, false, true),
+    ])
+  func batchNorm(training: Bool, relu: Bool, residual: Bool) {
     let store = ParameterStore()
-    let bn = BatchNorm2d("bn", store: store, channels: 3)
+    let bn = BatchNorm2d("bn", store: store, channels: 3, fusedReLU: relu)
     store.finalize(seed: 1)
     let g = store.parameters[0]
     for i in 0..<3 { store.values[g.offset + i] = 0.5 + Float(i) * 0.4 }
+    let b = store.parameters[1]
+    for i in 0..<3 { store.values[b.offset + i] = 0.3 - Float(i) * 0.3 }
     bn.isTraining = training
     if !training {
       let rv = store.buffers[1]
       for i in 0..<3 { store.bufferValues[rv.offset + i] = 0.6 + Float(i) * 0.3 }
     }
     let x = randomTensor([2, 3, 3, 5], seed: 7, scale: 2)
+    let r = residual ? randomTensor([2, 3, 3, 5], seed: 8) : nil
+    var vars = [
+      parameterVariable(store, "bn.weight"), parameterVariable(store, "bn.bias"),
+      inputVariable(x) { bn.inputGradient },
+    ]
+    if let r {
+      vars.append(
+        Variable(
+          name: "residual", values: r.data, count: r.count,
+          gradient: { bn.residualGradient.values }))
+    }
     let errors = gradientError(
-      forward: { bn.forward(x) },
+      forward: { bn.forward(x, residual: r) },
       backward: {
         store.zeroGradients(); bn.backward($0)
       },
-      variables: [
-        parameterVariable(store, "bn.weight"), parameterVariable(store, "bn.bias"),
-        inputVariable(x) { bn.inputGradient },
-      ])
+      variables: vars, step: relu ? 1e-3 : 1e-2)
     for (name, e) in errors { #expect(e < 2e-3, "\(name): relative error \(e)") }
   }
 
