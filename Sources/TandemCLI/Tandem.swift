@@ -8,5 +8,6 @@ enum Tandem {
     subcommands: [
       VersionCommand.spec,
       FixturesCommand.spec,
+      BenchCommand.spec,
     ])
 }
