@@ -260,3 +260,10 @@ struct AnyKey: CodingKey {
   init?(stringValue: String) { self.stringValue = stringValue }
   init?(intValue: Int) { nil }
 }
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+  /// `["datetime": .string("…"), "eo:cloud_cover": .double(3)]`, in the written order.
+  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    members = elements.map { Member(key: $0.0, value: $0.1) }
+  }
+}
