@@ -67,11 +67,11 @@ public struct Pairer: Sendable {
       if sensor == .sentinel2 {
         if let cloud {
           if cloud > parameters.maxCloud {
-            skip("eo:cloud_cover \(cloud) > \(parameters.maxCloud)")
+            skip("eo:cloud_cover above the maximum (\(cloud) > \(parameters.maxCloud))")
             continue
           }
         } else if parameters.maxCloud < 100 {
-          skip("no eo:cloud_cover (max cloud \(parameters.maxCloud) < 100)")
+          skip("no eo:cloud_cover (needed while max cloud \(parameters.maxCloud) < 100)")
           continue
         }
       }

@@ -39,6 +39,7 @@ public enum SyntheticCatalog {
             "sar:polarizations": .array([.string("VV"), .string("VH")]),
             "sat:orbit_state": .string(i % 4 == 0 ? "ascending" : "descending"),
           ])
+        item.properties.members += projFields(proj)
         item.assets = ["vv", "vh"].map {
           Asset(
             key: $0, href: "https://example.invalid/s1/\(i)/\($0).tif",
@@ -59,6 +60,7 @@ public enum SyntheticCatalog {
             "datetime": .string(RFC3339.format(date)), "platform": .string("sentinel-2b"),
             "eo:cloud_cover": .double(cloud),
           ])
+        item.properties.members += projFields(proj)
         item.assets = ["B02", "B03", "B04", "B08"].map {
           Asset(
             key: $0, href: "https://example.invalid/s2/\(i)/\($0).tif",
@@ -68,6 +70,15 @@ public enum SyntheticCatalog {
       }
     }
     return items
+  }
+
+  /// The `proj:*` members for an item's properties.
+  static func projFields(_ p: Projection) -> [JSONObject.Member] {
+    [
+      .init(key: "proj:epsg", value: .int(Int64(p.epsg!))),
+      .init(key: "proj:transform", value: .array(p.transform!.map { .double($0) })),
+      .init(key: "proj:shape", value: .array(p.shape!.map { .int(Int64($0)) })),
+    ]
   }
 
   /// A UTM-like north-up grid covering a lon/lat box: the zone of the box centre, metres from
