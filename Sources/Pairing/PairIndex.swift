@@ -192,3 +192,58 @@ public struct PairIndex: Sendable, Hashable, Codable {
     case s2Items = "s2_items"
   }
 }
+
+// MARK: Fast JSON (the same text as JSONEncoder with sorted keys, several times faster)
+
+extension PixelWindow {
+  /// `{"col":…,"height":…,"row":…,"width":…}`.
+  public var jsonValue: JSONValue {
+    let members: [JSONObject.Member] = [
+      .init(key: "col", value: .int(Int64(col))), .init(key: "height", value: .int(Int64(height))),
+      .init(key: "row", value: .int(Int64(row))), .init(key: "width", value: .int(Int64(width))),
+    ]
+    return .object(JSONObject(members))
+  }
+}
+
+extension PairedAsset {
+  /// The asset as a JSON object with sorted keys (absent optionals omitted).
+  public var jsonValue: JSONValue {
+    var o: JSONObject = ["channel": .string(channel)]
+    if let crs { o["crs"] = .string(crs) }
+    if let headerSize { o["header_size"] = .int(Int64(headerSize)) }
+    o["href"] = .string(href)
+    o["key"] = .string(key)
+    if let shape { o["shape"] = .array(shape.map { .int(Int64($0)) }) }
+    if let transform { o["transform"] = .array(transform.map { .double($0) }) }
+    if let window { o["window"] = window.jsonValue }
+    return .object(o)
+  }
+}
+
+extension PairedItem {
+  /// The item side as a JSON object with sorted keys.
+  public var jsonValue: JSONValue {
+    var o: JSONObject = ["assets": .array(assets.map(\.jsonValue))]
+    if let cloudCover { o["cloud_cover"] = .double(cloudCover) }
+    if let collection { o["collection"] = .string(collection) }
+    o["datetime"] = .string(datetime)
+    o["id"] = .string(id)
+    return .object(o)
+  }
+}
+
+extension Pair {
+  /// The pair as a JSON object with sorted keys, as written to `pairs.jsonl`.
+  public var jsonValue: JSONValue {
+    var o = JSONObject()
+    if let commonBounds { o["common_bounds"] = .array(commonBounds.map { .double($0) }) }
+    if let crs { o["crs"] = .string(crs) }
+    o["dt_hours"] = .double(deltaHours)
+    o["grid"] = .string(grid.rawValue)
+    o["overlap"] = .double(overlap)
+    o["s1"] = s1.jsonValue
+    o["s2"] = s2.jsonValue
+    return .object(o)
+  }
+}

@@ -51,9 +51,15 @@ public struct Pairer: Sendable {
       func skip(_ reason: String) {
         out.skipped.append(SkippedItem(id: item.id, collection: item.collection, reason: reason))
       }
-      guard case .selected(let sensor, let assets) = selector.select(item) else {
-        if case .skipped(let why) = selector.select(item) { skip(why) }
+      let sensor: Sensor
+      let assets: [SelectedAsset]
+      switch selector.select(item) {
+      case .skipped(let why):
+        skip(why)
         continue
+      case .selected(let s, let a):
+        sensor = s
+        assets = a
       }
       guard let date = item.nominalDate else {
         skip("no datetime")

@@ -99,12 +99,10 @@ public struct AssetSelector: Sendable {
   /// S1, S2, or `nil` with the reason.
   public func classify(_ item: Item) -> (Sensor?, String) {
     func sensor(_ text: String?) -> Sensor? {
-      guard let t = text?.lowercased() else { return nil }
-      if t.contains("sentinel-1") || t.contains("sentinel1") || t.contains("sentinel_1") {
-        return .sentinel1
-      }
-      if t.contains("sentinel-2") || t.contains("sentinel2") || t.contains("sentinel_2") {
-        return .sentinel2
+      guard let text else { return nil }
+      let t = Array(text.lowercased().utf8)
+      for (needle, s) in AssetSelector.sensorNames where AssetSelector.contains(t, needle) {
+        return s
       }
       return nil
     }
@@ -178,16 +176,16 @@ public struct AssetSelector: Sendable {
     if let key = rules.overrides[channel] {
       return item.asset(key).map { ($0, "override") }
     }
-    var keys: Set<String> = [channel.lowercased()]
+    var keys = [channel.lowercased()]
     var commonName: String?
     if sensor == .sentinel2 {
       commonName = AssetRules.s2CommonNames[channel]
-      if let c = commonName { keys.insert(c) }
-      if channel.hasPrefix("B0") { keys.insert("b" + channel.dropFirst(2)) }  // B4
+      if let c = commonName { keys.append(c) }
+      if channel.hasPrefix("B0") { keys.append("b" + channel.dropFirst(2)) }  // B4
     }
     var best: (Asset, String, Int)?
     for asset in item.assets {
-      let key = asset.key.lowercased()
+      let key = AssetSelector.asciiLowercased(asset.key)
       var rank: Int?
       var how = ""
       if keys.contains(key) {
@@ -220,8 +218,36 @@ public struct AssetSelector: Sendable {
     return best.map { ($0.0, $0.1) }
   }
 
+  /// Lower-cases ASCII keys without Unicode tables (asset keys are ASCII in practice).
+  static func asciiLowercased(_ s: String) -> String {
+    guard s.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+      return s
+    }
+    return s.lowercased()
+  }
+
+  static let sensorNames: [([UInt8], Sensor)] = {
+    let names: [(String, Sensor)] = [
+      ("sentinel-1", .sentinel1), ("sentinel1", .sentinel1), ("sentinel_1", .sentinel1),
+      ("sentinel-2", .sentinel2), ("sentinel2", .sentinel2), ("sentinel_2", .sentinel2),
+    ]
+    return names.map { (Array($0.0.utf8), $0.1) }
+  }()
+
+  /// Byte substring search (Foundation's `contains` is much slower on Linux).
+  static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard needle.count <= haystack.count else { return false }
+    outer: for i in 0...(haystack.count - needle.count) {
+      for j in 0..<needle.count where haystack[i + j] != needle[j] { continue outer }
+      return true
+    }
+    return false
+  }
+
   func isTIFF(_ asset: Asset) -> Bool {
-    if let t = asset.type?.lowercased() { return t.contains("tiff") }
+    if let t = asset.type {
+      return AssetSelector.contains(Array(t.lowercased().utf8), Array("tiff".utf8))
+    }
     let h = asset.href.lowercased()
     return h.hasSuffix(".tif") || h.hasSuffix(".tiff")
   }

@@ -8,7 +8,7 @@ public enum Href {
   /// - A relative href (`./x.json`, `../y/z.json`, `x.json?token=1`) replaces the base's last
   ///   path segment; `.` and `..` segments are removed.
   public static func resolve(_ href: String, against base: String) -> String {
-    if hasScheme(href) { return normalize(href) }
+    if hasScheme(href) { return hasDotSegment(href) ? normalize(href) : href }
     let (prefix, basePath) = split(base)
     var path: String
     var query = ""
@@ -62,12 +62,19 @@ public enum Href {
   }
 
   static func hasScheme(_ text: String) -> Bool {
-    guard let colon = text.firstIndex(of: ":") else { return false }
-    let scheme = text[..<colon]
-    // A Windows drive letter ("C:") is not a scheme.
-    return scheme.count > 1
-      && scheme.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }
-      && scheme.first!.isLetter
+    // ASCII scan: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"; a Windows drive
+    // letter ("C:") is not a scheme.
+    var count = 0
+    for b in text.utf8 {
+      if b == UInt8(ascii: ":") { return count > 1 }
+      let isAlpha = (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
+      let isOther =
+        (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "+")
+        || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+      guard isAlpha || (count > 0 && isOther) else { return false }
+      count += 1
+    }
+    return false
   }
 
   /// Splits into (`scheme://authority`, path…) or ("", path) for plain paths.
@@ -86,8 +93,19 @@ public enum Href {
     return (String(location[...colon]), String(afterColon))
   }
 
+  /// Whether some segment is `.` or `..` (cheap check before splitting).
+  static func hasDotSegment(_ path: String) -> Bool {
+    var previous: UInt8 = UInt8(ascii: "/")
+    var it = path.utf8.makeIterator()
+    while let b = it.next() {
+      if b == UInt8(ascii: ".") && previous == UInt8(ascii: "/") { return true }
+      previous = b
+    }
+    return false
+  }
+
   static func removeDotSegments(_ path: String) -> String {
-    guard path.contains(".") else { return path }
+    guard hasDotSegment(path) else { return path }
     let absolute = path.hasPrefix("/")
     let trailing = path.hasSuffix("/") || path.hasSuffix("/.") || path.hasSuffix("/..")
     var out: [Substring] = []

@@ -290,3 +290,29 @@ func square(_ w: Double, _ s: Double, _ size: Double = 1) -> [LonLat] {
     #expect(fast.candidates * 20 < slow.candidates)
   }
 }
+
+@Suite struct PairJSONTests {
+  @Test func fastJSONMatchesJSONEncoder() throws {
+    let items = SyntheticCatalog.items(count: 300, seed: 5)
+    var pairs = Pairer(parameters: PairingParameters(maxDays: 5, maxCloud: 80, minOverlap: 0.05))
+      .pair(items).pairs
+    #expect(!pairs.isEmpty)
+    // One pair with unknown grid and a header size too.
+    var odd = pairs[0]
+    odd.grid = .unknown
+    odd.crs = nil
+    odd.commonBounds = nil
+    odd.s1.assets[0].window = nil
+    odd.s1.assets[0].headerSize = 16384
+    pairs.append(odd)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    for p in pairs {
+      let fast =
+        try JSONSerialization.jsonObject(with: Data(p.jsonValue.serialized().utf8)) as? NSDictionary
+      let slow = try JSONSerialization.jsonObject(with: try encoder.encode(p)) as? NSDictionary
+      #expect(fast == slow)
+      #expect(try JSONDecoder().decode(Pair.self, from: Data(p.jsonValue.serialized().utf8)) == p)
+    }
+  }
+}
