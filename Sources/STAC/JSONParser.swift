@@ -332,7 +332,12 @@ struct _Parser {
       if scale < 0 { d /= _Parser.pow10[-scale] } else { d *= _Parser.pow10[scale] }
       return .double(negative ? -d : d)
     }
-    // Slow path: let the C library round correctly.
+    // Slow path: let the C library round correctly. When a delimiter follows the number,
+    // strtod stops exactly where the JSON grammar did, so it can read the buffer in place.
+    if pos < buf.count {
+      let d = UnsafeRawPointer(buf.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+      return .double(strtod(d, nil))
+    }
     var text = Array(UnsafeBufferPointer(rebasing: buf[start..<pos]))
     text.append(0)
     let d = text.withUnsafeBufferPointer { p in

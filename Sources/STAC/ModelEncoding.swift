@@ -163,7 +163,7 @@ extension Collection: Codable {
 extension Link: Codable {
   public init(from decoder: any Decoder) throws {
     self = try viaSTAC(decoder) { (d, v) throws(STACError) in
-      try d.decodeLinks(.array([v]), path: .root)[0]
+      try d.decodeLinks(.array([v]), path: { .root })[0]
     }
   }
   public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
