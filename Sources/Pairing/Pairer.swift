@@ -211,12 +211,19 @@ public struct Pairer: Sendable {
   }
 }
 
-/// A uniform lon/lat grid whose cells list the S2 entries touching them, sorted by time.
+/// A uniform lon/lat grid whose cells list the S2 entries touching them, sorted by time, stored
+/// compactly (one offsets array over all cells and one entry array: no per-cell allocation).
 struct SpaceTimeIndex {
   let cellSize: Double
   let nx: Int
   let ny: Int
-  var cells: [Int: (times: [Double], ids: [Int32])] = [:]
+  /// Entries of cell `c` are `ids[offsets[c]..<offsets[c + 1]]`, with their times in `times`.
+  var offsets: [Int32]
+  var ids: [Int32]
+  var times: [Double]
+
+  /// At most this many cells, so the offsets array stays small whatever the footprint sizes.
+  static let maxCells = 4_000_000
 
   /// `minimumCellSize` keeps the number of cells one huge footprint touches bounded.
   init(_ entries: [Pairer.Entry], minimumCellSize: Double) {
@@ -225,27 +232,45 @@ struct SpaceTimeIndex {
     var sizes = entries.flatMap { $0.footprint.bounds.map { max($0.width, $0.height) } }
     sizes.sort()
     let median = sizes.isEmpty ? 1 : sizes[sizes.count / 2]
-    cellSize = min(30, max(0.01, median, minimumCellSize))
-    nx = Int((360 / cellSize).rounded(.up)) + 1
-    ny = Int((180 / cellSize).rounded(.up)) + 1
-    var lists: [Int: [(Double, Int32)]] = [:]
-    for (j, e) in entries.enumerated() {
-      var seen = Set<Int>()
-      for b in e.footprint.bounds {
-        forEachCell(b) { key in
-          if seen.insert(key).inserted { lists[key, default: []].append((e.time, Int32(j))) }
+    let floorSize = (360.0 * 180.0 / Double(SpaceTimeIndex.maxCells)).squareRoot()
+    let size = min(30, max(floorSize, median, minimumCellSize))
+    cellSize = size
+    nx = Int((360 / size).rounded(.up)) + 1
+    ny = Int((180 / size).rounded(.up)) + 1
+    // Fill in time order so that every cell's slice comes out sorted by time.
+    let order = entries.indices.sorted { (entries[$0].time, $0) < (entries[$1].time, $1) }
+    var counts = [Int32](repeating: 0, count: nx * ny + 1)
+    var cellsOf: [[Int]] = Array(repeating: [], count: entries.count)
+    for j in entries.indices {
+      var cells: [Int] = []
+      for b in entries[j].footprint.bounds {
+        SpaceTimeIndex.forEachCell(b, size: size, nx: nx, ny: ny) { key in
+          if !cells.contains(key) { cells.append(key) }
         }
       }
+      for c in cells { counts[c + 1] += 1 }
+      cellsOf[j] = cells
     }
-    for (key, list) in lists {
-      let sorted = list.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-      cells[key] = (sorted.map(\.0), sorted.map(\.1))
+    for c in 0..<(nx * ny) { counts[c + 1] += counts[c] }
+    var cursor = counts
+    var ids = [Int32](repeating: 0, count: Int(counts[nx * ny]))
+    var times = [Double](repeating: 0, count: ids.count)
+    for j in order {
+      for c in cellsOf[j] {
+        let at = Int(cursor[c])
+        ids[at] = Int32(j)
+        times[at] = entries[j].time
+        cursor[c] += 1
+      }
     }
+    offsets = counts
+    self.ids = ids
+    self.times = times
   }
 
-  func forEachCell(_ b: Rect, _ body: (Int) -> Void) {
-    func cx(_ x: Double) -> Int { min(nx - 1, max(0, Int(((x + 180) / cellSize).rounded(.down)))) }
-    func cy(_ y: Double) -> Int { min(ny - 1, max(0, Int(((y + 90) / cellSize).rounded(.down)))) }
+  static func forEachCell(_ b: Rect, size: Double, nx: Int, ny: Int, _ body: (Int) -> Void) {
+    func cx(_ x: Double) -> Int { min(nx - 1, max(0, Int(((x + 180) / size).rounded(.down)))) }
+    func cy(_ y: Double) -> Int { min(ny - 1, max(0, Int(((y + 90) / size).rounded(.down)))) }
     for iy in cy(b.minY)...cy(b.maxY) {
       for ix in cx(b.minX)...cx(b.maxX) { body(iy * nx + ix) }
     }
@@ -253,17 +278,17 @@ struct SpaceTimeIndex {
 
   /// Calls `body` with every entry in the cells touching `bounds` whose time is in `[t0, t1]`.
   func visit(_ bounds: Rect, from t0: Double, to t1: Double, _ body: (Int32) -> Void) {
-    forEachCell(bounds) { key in
-      guard let cell = cells[key] else { return }
-      var lo = 0
-      var hi = cell.times.count
+    SpaceTimeIndex.forEachCell(bounds, size: cellSize, nx: nx, ny: ny) { key in
+      var lo = Int(offsets[key])
+      var hi = Int(offsets[key + 1])
+      let end = hi
       while lo < hi {
         let mid = (lo + hi) / 2
-        if cell.times[mid] < t0 { lo = mid + 1 } else { hi = mid }
+        if times[mid] < t0 { lo = mid + 1 } else { hi = mid }
       }
       var k = lo
-      while k < cell.times.count && cell.times[k] <= t1 {
-        body(cell.ids[k])
+      while k < end && times[k] <= t1 {
+        body(ids[k])
         k += 1
       }
     }
