@@ -74,6 +74,11 @@ struct _Parser {
   let buf: UnsafeBufferPointer<UInt8>
   var pos = 0
   var scratch: [UInt8] = []
+  // Members and elements of the containers being parsed are collected on shared stacks and
+  // copied once into an exactly sized array when the container closes: one allocation per
+  // object or array instead of a chain of growing reallocations.
+  var memberStack: [JSONObject.Member] = []
+  var valueStack: [JSONValue] = []
 
   init(_ buf: UnsafeBufferPointer<UInt8>) { self.buf = buf }
 
@@ -128,12 +133,12 @@ struct _Parser {
       throw fail("nesting deeper than \(JSONParser.maxDepth)")
     }
     pos += 1
-    var members: [JSONObject.Member] = []
     skipSpace()
     if pos < buf.count && buf[pos] == UInt8(ascii: "}") {
       pos += 1
-      return .object(JSONObject(members))
+      return .object(JSONObject([]))
     }
+    let base = memberStack.count
     while true {
       skipSpace()
       guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else {
@@ -145,7 +150,7 @@ struct _Parser {
       pos += 1
       skipSpace()
       let value = try parseValue(depth: depth)
-      members.append(JSONObject.Member(key: key, value: value))
+      memberStack.append(JSONObject.Member(key: key, value: value))
       skipSpace()
       guard pos < buf.count else { throw fail("unterminated object") }
       if buf[pos] == UInt8(ascii: ",") {
@@ -154,6 +159,8 @@ struct _Parser {
       }
       if buf[pos] == UInt8(ascii: "}") {
         pos += 1
+        let members = Array(memberStack[base...])
+        memberStack.removeSubrange(base...)
         return .object(JSONObject(members))
       }
       throw fail("expected ',' or '}' in object")
@@ -165,15 +172,16 @@ struct _Parser {
       throw fail("nesting deeper than \(JSONParser.maxDepth)")
     }
     pos += 1
-    var elements: [JSONValue] = []
     skipSpace()
     if pos < buf.count && buf[pos] == UInt8(ascii: "]") {
       pos += 1
-      return .array(elements)
+      return .array([])
     }
+    let base = valueStack.count
     while true {
       skipSpace()
-      elements.append(try parseValue(depth: depth))
+      let element = try parseValue(depth: depth)
+      valueStack.append(element)
       skipSpace()
       guard pos < buf.count else { throw fail("unterminated array") }
       if buf[pos] == UInt8(ascii: ",") {
@@ -182,6 +190,8 @@ struct _Parser {
       }
       if buf[pos] == UInt8(ascii: "]") {
         pos += 1
+        let elements = Array(valueStack[base...])
+        valueStack.removeSubrange(base...)
         return .array(elements)
       }
       throw fail("expected ',' or ']' in array")
