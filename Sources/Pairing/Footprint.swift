@@ -97,7 +97,7 @@ public struct Footprint: Sendable, Hashable {
   init?(pieces raw: [[LonLat]]) {
     var pieces: [[LonLat]] = []
     var area = 0.0
-    for p in raw {
+    for p in raw where p.allSatisfy({ $0.lon.isFinite && $0.lat.isFinite }) {
       let a = Footprint.signedArea(p)
       guard abs(a) > 1e-12 else { continue }
       pieces.append(a < 0 ? p.reversed() : p)
@@ -129,7 +129,6 @@ public struct Footprint: Sendable, Hashable {
         let clipped = Footprint.clip(p, by: other.hulls[j])
         if clipped.count >= 3 { total += abs(Footprint.signedArea(clipped)) }
       }
-      _ = p
     }
     return total
   }

@@ -269,8 +269,13 @@ struct SpaceTimeIndex {
   }
 
   static func forEachCell(_ b: Rect, size: Double, nx: Int, ny: Int, _ body: (Int) -> Void) {
-    func cx(_ x: Double) -> Int { min(nx - 1, max(0, Int(((x + 180) / size).rounded(.down)))) }
-    func cy(_ y: Double) -> Int { min(ny - 1, max(0, Int(((y + 90) / size).rounded(.down)))) }
+    // Clamp in floating point first: coordinates far outside the globe must not trap in Int().
+    func cx(_ x: Double) -> Int {
+      Int(min(Double(nx - 1), max(0, ((x + 180) / size).rounded(.down))))
+    }
+    func cy(_ y: Double) -> Int {
+      Int(min(Double(ny - 1), max(0, ((y + 90) / size).rounded(.down))))
+    }
     for iy in cy(b.minY)...cy(b.maxY) {
       for ix in cx(b.minX)...cx(b.maxX) { body(iy * nx + ix) }
     }

@@ -37,8 +37,12 @@ public struct PixelGrid: Sendable, Hashable {
   /// The grid of an asset, or why there is none.
   public static func make(_ p: Projection) -> Result<PixelGrid, Problem> {
     guard let crs = p.crs else { return .failure(.unknown("no proj:epsg/proj:code")) }
-    guard let t = p.transform else { return .failure(.unknown("no proj:transform")) }
-    guard let s = p.shape else { return .failure(.unknown("no proj:shape")) }
+    guard let t = p.transform, t.count >= 6, t.allSatisfy(\.isFinite) else {
+      return .failure(.unknown("no proj:transform"))
+    }
+    guard let s = p.shape, s.count == 2, s[0] > 0, s[1] > 0 else {
+      return .failure(.unknown("no proj:shape"))
+    }
     guard t[1] == 0, t[3] == 0, t[0] != 0, t[4] != 0 else { return .failure(.rotated) }
     return .success(PixelGrid(crs: crs, transform: t, rows: s[0], cols: s[1]))
   }

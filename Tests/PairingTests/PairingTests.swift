@@ -316,3 +316,23 @@ func square(_ w: Double, _ s: Double, _ size: Double = 1) -> [LonLat] {
     }
   }
 }
+
+@Suite struct PairingRobustnessTests {
+  @Test func hostileCoordinatesAndGridsDoNotTrap() {
+    let huge = [LonLat(1e300, 0), LonLat(1e300 + 1e290, 0), LonLat(1e300, 1e290)]
+    let items = [
+      makeItem("s1", s1: true, ring: huge, time: t0),
+      makeItem("s2", s1: false, ring: square(0, 0), time: t0),
+      makeItem(
+        "s2b", s1: false,
+        ring: [LonLat(-1e308, -1e308), LonLat(1e308, -1e308), LonLat(1e308, 1e308)], time: t0),
+      makeItem(
+        "s1b", s1: true, ring: square(0, 0), time: t0,
+        proj: Projection(epsg: 32633, transform: [1, 0], shape: [0, 5])),
+    ]
+    let pairer = Pairer(parameters: PairingParameters(maxDays: 1, maxCloud: 100, minOverlap: 0))
+    let fast = pairer.pair(items)
+    #expect(fast.pairs == pairer.pairBruteForce(items).pairs)
+    #expect(fast.pairs.contains { $0.s1.id == "s1b" && $0.grid == .unknown })
+  }
+}
