@@ -125,7 +125,7 @@ public struct Footprint: Sendable, Hashable {
   public func intersectionArea(with other: Footprint) -> Double {
     var total = 0.0
     for (i, p) in pieces.enumerated() {
-      for (j, q) in other.pieces.enumerated() where bounds[i].touches(other.bounds[j]) {
+      for j in other.pieces.indices where bounds[i].touches(other.bounds[j]) {
         let clipped = Footprint.clip(p, by: other.hulls[j])
         if clipped.count >= 3 { total += abs(Footprint.signedArea(clipped)) }
       }
