@@ -24,3 +24,6 @@ page items2.json b "items3.json?token=c"
 page items3.json c ""
 page loop1.json x "./loop2.json?token=1"
 page loop2.json y "./loop1.json?token=2"
+# nginx workers run as an unprivileged user; mktemp made WORK private.
+chmod o+x "$WORK"
+chmod -R a+rX "$WORK/www"
