@@ -79,7 +79,11 @@ public struct ByteSourceFetcher: DocumentFetcher {
       if size == 0 { return [] }
       return try await source.read(ByteRange(offset: 0, length: size))
     } catch let error as RangeIOError {
-      throw STACError(.io, location: request.url, message: error.description, underlying: error)
+      // The location is already the document's; keep only the range and the cause.
+      var message = error.range.map { "(\($0)) " } ?? ""
+      message += error.code.description
+      if !error.message.isEmpty { message += ": " + error.message }
+      throw STACError(.io, location: request.url, message: message, underlying: error)
     } catch let error as STACError {
       throw error
     } catch {
