@@ -102,9 +102,10 @@ enum CatalogCommand {
       maxDocumentBytes: Int(min(size.bytes, UInt64(Int.max))), maxDepth: maxDepth,
       maxConcurrency: concurrency, followNext: !parsed.flag("no-paging"), maxPages: maxPages,
       maxItems: maxItems, decode: DecodeOptions(skipInvalidItems: !parsed.flag("strict")))
-    return STACLoader(
-      fetcher: ByteSourceFetcher(options: try IOOptions.sourceOptions(from: parsed)),
-      options: options)
+    // HTTP(S) documents (GET and POST paging) through libcurl; paths and file:// via RangeIO.
+    let fetcher = HTTPDocumentFetcher(
+      fallback: ByteSourceFetcher(options: try IOOptions.sourceOptions(from: parsed)))
+    return STACLoader(fetcher: fetcher, options: options)
   }
 
   static func selector(_ parsed: ParsedArguments) throws -> AssetSelector {
