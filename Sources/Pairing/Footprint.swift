@@ -2,11 +2,16 @@ import STAC
 
 /// An axis-aligned rectangle (lon/lat degrees or projected units).
 public struct Rect: Sendable, Hashable, Codable {
+  /// Smallest x.
   public var minX: Double
+  /// Smallest y.
   public var minY: Double
+  /// Largest x.
   public var maxX: Double
+  /// Largest y.
   public var maxY: Double
 
+  /// Creates a value from its parts.
   public init(minX: Double, minY: Double, maxX: Double, maxY: Double) {
     self.minX = minX
     self.minY = minY
@@ -26,8 +31,11 @@ public struct Rect: Sendable, Hashable, Codable {
     self = r
   }
 
+  /// Columns.
   public var width: Double { maxX - minX }
+  /// Rows.
   public var height: Double { maxY - minY }
+  /// Whether there are no members.
   public var isEmpty: Bool { !(maxX > minX && maxY > minY) }
 
   /// The overlap of two rectangles (may be empty).

@@ -11,6 +11,7 @@ public struct PairingParameters: Sendable, Hashable, Codable {
   /// must also be positive).
   public var minOverlap: Double
 
+  /// Creates a value from its parts.
   public init(maxDays: Double = 3, maxCloud: Double = 20, minOverlap: Double = 0.1) {
     self.maxDays = maxDays
     self.maxCloud = maxCloud
@@ -53,6 +54,7 @@ public struct PairedAsset: Sendable, Hashable, Codable {
   /// `file:header_size`, to size the first read.
   public var headerSize: Int?
 
+  /// Creates a value from its parts.
   public init(
     channel: String, key: String, href: String, crs: String?, transform: [Double]?, shape: [Int]?,
     window: PixelWindow?, headerSize: Int?
@@ -75,7 +77,9 @@ public struct PairedAsset: Sendable, Hashable, Codable {
 
 /// One side of a pair.
 public struct PairedItem: Sendable, Hashable, Codable {
+  /// Identifier.
   public var id: String
+  /// Collection id.
   public var collection: String?
   /// RFC 3339 acquisition time used for Δt.
   public var datetime: String
@@ -84,6 +88,7 @@ public struct PairedItem: Sendable, Hashable, Codable {
   /// The assets in channel order (S1: VV, VH; S2: the configured bands).
   public var assets: [PairedAsset]
 
+  /// Creates a value from its parts.
   public init(
     id: String, collection: String?, datetime: String, cloudCover: Double?, assets: [PairedAsset]
   ) {
@@ -109,7 +114,9 @@ public struct PairedItem: Sendable, Hashable, Codable {
 /// `grid == .aligned` guarantees. With `grid == .unknown` the windows are `nil` and the pipeline
 /// must derive them from the COG georeferencing.
 public struct Pair: Sendable, Hashable, Codable {
+  /// The Sentinel-1 side (VV, VH).
   public var s1: PairedItem
+  /// The Sentinel-2 side (bands).
   public var s2: PairedItem
   /// S2 time minus S1 time, in hours (negative when S2 was earlier).
   public var deltaHours: Double
@@ -117,10 +124,12 @@ public struct Pair: Sendable, Hashable, Codable {
   public var overlap: Double
   /// The common CRS (`EPSG:32633`), when the grid is aligned.
   public var crs: String?
+  /// Whether the windows are known (`aligned`) or must come from the COGs (`unknown`).
   public var grid: GridStatus
   /// The common area in CRS units `[minX, minY, maxX, maxY]`, when aligned.
   public var commonBounds: [Double]?
 
+  /// Creates a value from its parts.
   public init(
     s1: PairedItem, s2: PairedItem, deltaHours: Double, overlap: Double, crs: String?,
     grid: GridStatus, commonBounds: [Double]?
@@ -143,10 +152,14 @@ public struct Pair: Sendable, Hashable, Codable {
 
 /// An item that took no part in pairing, and why.
 public struct SkippedItem: Sendable, Hashable, Codable {
+  /// Identifier.
   public var id: String
+  /// Collection id.
   public var collection: String?
+  /// Why it was skipped.
   public var reason: String
 
+  /// Creates a value from its parts.
   public init(id: String, collection: String?, reason: String) {
     self.id = id
     self.collection = collection
@@ -156,6 +169,7 @@ public struct SkippedItem: Sendable, Hashable, Codable {
 
 /// The result of pairing a catalog.
 public struct PairIndex: Sendable, Hashable, Codable {
+  /// Settings used.
   public var parameters: PairingParameters
   /// Pairs ordered by S1 item, then S2 item, in catalog order.
   public var pairs: [Pair]
@@ -164,12 +178,14 @@ public struct PairIndex: Sendable, Hashable, Codable {
   /// Pairs that matched in time, space and cloud but were rejected, by reason (e.g.
   /// `different CRS`), with counts.
   public var rejected: [String: Int]
-  /// Usable S1 and S2 items.
+  /// Usable S1 items.
   public var s1Items: Int
+  /// Usable S2 items (after the cloud filter).
   public var s2Items: Int
   /// S1×S2 combinations examined exactly after the index pruned the rest.
   public var candidates: Int
 
+  /// Creates a value from its parts.
   public init(
     parameters: PairingParameters, pairs: [Pair] = [], skipped: [SkippedItem] = [],
     rejected: [String: Int] = [:], s1Items: Int = 0, s2Items: Int = 0, candidates: Int = 0

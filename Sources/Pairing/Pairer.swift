@@ -14,9 +14,12 @@ import STAC
 /// by time, so each S1 item only looks at S2 items nearby in space and time; the work grows
 /// with the number of items, not its square. ``pairBruteForce(_:)`` is the O(n²) reference.
 public struct Pairer: Sendable {
+  /// Settings used.
   public var parameters: PairingParameters
+  /// Classifies items and picks assets.
   public var selector: AssetSelector
 
+  /// Creates a value from its parts.
   public init(
     parameters: PairingParameters = PairingParameters(), selector: AssetSelector = AssetSelector()
   ) {

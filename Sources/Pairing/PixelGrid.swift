@@ -2,11 +2,16 @@ import STAC
 
 /// A rectangle of pixels in one raster: columns `[col, col + width)`, rows `[row, row + height)`.
 public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// First column.
   public var col: Int
+  /// First row.
   public var row: Int
+  /// Columns.
   public var width: Int
+  /// Rows.
   public var height: Int
 
+  /// Creates a value from its parts.
   public init(col: Int, row: Int, width: Int, height: Int) {
     self.col = col
     self.row = row
@@ -14,6 +19,7 @@ public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible 
     self.height = height
   }
 
+  /// Description.
   public var description: String { "\(col),\(row),\(width),\(height)" }
 }
 
@@ -23,7 +29,9 @@ public struct PixelGrid: Sendable, Hashable {
   public var crs: String
   /// `[a, b, c, d, e, f]` as in STAC: `x = a·col + b·row + c`, `y = d·col + e·row + f`.
   public var transform: [Double]
+  /// Number of rows.
   public var rows: Int
+  /// Number of columns.
   public var cols: Int
 
   /// Why a projection does not give a usable grid.

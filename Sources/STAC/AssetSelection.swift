@@ -14,6 +14,7 @@ public struct AssetRules: Sendable, Hashable {
   /// Explicit asset keys that win over every rule: `["VV": "vv", "B08": "nir"]`.
   public var overrides: [String: String]
 
+  /// Creates a value from its parts.
   public init(
     polarizations: [String] = ["VV", "VH"], bands: [String] = ["B02", "B03", "B04", "B08"],
     overrides: [String: String] = [:]
@@ -63,6 +64,7 @@ public struct SelectedAsset: Sendable, Hashable, Codable {
   /// Which rule matched (`override`, `key`, `band name`, `common name`, `sar:polarizations`).
   public var matchedBy: String
 
+  /// Creates a value from its parts.
   public init(
     channel: String, key: String, href: String, projection: Projection, headerSize: Int? = nil,
     type: String? = nil, matchedBy: String
@@ -92,8 +94,10 @@ public enum Selection: Sendable, Hashable {
 /// `sar:polarizations` is exactly that polarization. Cloud-optimized GeoTIFFs win over other
 /// formats (JPEG 2000 copies) when several assets match equally well.
 public struct AssetSelector: Sendable {
+  /// Which channels to select and overrides.
   public var rules: AssetRules
 
+  /// Creates a value from its parts.
   public init(rules: AssetRules = AssetRules()) { self.rules = rules }
 
   /// S1, S2, or `nil` with the reason.

@@ -12,6 +12,7 @@ public struct DocumentRequest: Sendable, Hashable, CustomStringConvertible {
   /// Extra headers from the link (`headers` member).
   public var headers: [String: String]
 
+  /// Creates a value from its parts.
   public init(
     url: String, method: String = "GET", body: JSONValue? = nil, headers: [String: String] = [:]
   ) {
@@ -53,12 +54,15 @@ public protocol DocumentFetcher: Sendable {
 /// requests fail with `.unsupported`; an HTTP fetcher that can send bodies is wired in by the
 /// CLI once RangeIO offers one.
 public struct ByteSourceFetcher: DocumentFetcher {
+  /// Options for opening sources (statistics, HTTP settings, cache).
   public var options: SourceOptions
 
+  /// Creates a value from its parts.
   public init(options: SourceOptions = SourceOptions()) {
     self.options = options
   }
 
+  /// Fetches one document (see ``DocumentFetcher``).
   public func fetch(_ request: DocumentRequest, maxBytes: Int) async throws(STACError) -> [UInt8] {
     guard request.method == "GET" else {
       throw STACError(

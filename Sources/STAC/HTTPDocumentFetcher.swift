@@ -18,6 +18,7 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
   /// Used for locations that are not `http(s)://`.
   public var fallback: any DocumentFetcher
 
+  /// Creates a value from its parts.
   public init(
     timeoutSeconds: Int = 60, headers: [String: String] = [:],
     fallback: any DocumentFetcher = ByteSourceFetcher()
@@ -32,6 +33,7 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     return true
   }()
 
+  /// Fetches one document (see ``DocumentFetcher``).
   public func fetch(_ request: DocumentRequest, maxBytes: Int) async throws(STACError) -> [UInt8] {
     let lower = request.url.lowercased()
     guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {

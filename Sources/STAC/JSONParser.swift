@@ -15,10 +15,15 @@ public struct JSONParser {
 
   /// A syntax error at a byte offset.
   public struct SyntaxError: Error, Sendable, CustomStringConvertible {
+    /// Byte offset of the error.
     public var offset: Int
+    /// 1-based line.
     public var line: Int
+    /// 1-based column (bytes).
     public var column: Int
+    /// What is wrong.
     public var message: String
+    /// Description.
     public var description: String { "line \(line), column \(column) (byte \(offset)): \(message)" }
   }
 

@@ -83,8 +83,11 @@ public enum JSONValue: Sendable, Hashable {
 public struct JSONObject: Sendable, Hashable, Sequence {
   /// One `"key": value` pair.
   public struct Member: Sendable, Hashable {
+    /// The member name.
     public var key: String
+    /// The member value.
     public var value: JSONValue
+    /// Creates a value from its parts.
     public init(key: String, value: JSONValue) {
       self.key = key
       self.value = value
@@ -95,6 +98,7 @@ public struct JSONObject: Sendable, Hashable, Sequence {
   /// most JSON parsers.
   public var members: [Member]
 
+  /// Creates a value from its parts.
   public init(_ members: [Member] = []) { self.members = members }
 
   /// Builds an object from pairs, in order.
@@ -102,8 +106,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     members = pairs.map { Member(key: $0.key, value: $0.value) }
   }
 
+  /// Number of members.
   public var count: Int { members.count }
+  /// Whether there are no members.
   public var isEmpty: Bool { members.isEmpty }
+  /// Member names in order.
   public var keys: [String] { members.map(\.key) }
 
   public func makeIterator() -> IndexingIterator<[Member]> { members.makeIterator() }

@@ -2,8 +2,11 @@ import Foundation
 
 /// A longitude/latitude position in degrees (WGS 84, GeoJSON axis order).
 public struct LonLat: Sendable, Hashable, Codable {
+  /// Longitude in degrees.
   public var lon: Double
+  /// Latitude in degrees.
   public var lat: Double
+  /// Creates a value from its parts.
   public init(_ lon: Double, _ lat: Double) {
     self.lon = lon
     self.lat = lat
@@ -20,6 +23,7 @@ public struct Geometry: Sendable, Hashable {
   /// The `coordinates` member as read.
   public var coordinates: JSONValue
 
+  /// Creates a value from its parts.
   public init(type: String, polygons: [[[LonLat]]], coordinates: JSONValue) {
     self.type = type
     self.polygons = polygons
@@ -39,11 +43,16 @@ public struct Geometry: Sendable, Hashable {
 /// A bounding box: `[west, south, east, north]` (2D) or with min/max elevation (3D).
 /// `west > east` means the box crosses the antimeridian.
 public struct BBox: Sendable, Hashable, Codable {
+  /// Western longitude (greater than `east` when crossing the antimeridian).
   public var west: Double
+  /// Southern latitude.
   public var south: Double
+  /// Eastern longitude.
   public var east: Double
+  /// Northern latitude.
   public var north: Double
 
+  /// Creates a value from its parts.
   public init(west: Double, south: Double, east: Double, north: Double) {
     self.west = west
     self.south = south
@@ -62,6 +71,7 @@ public struct Band: Sendable, Hashable, Codable {
   /// `eo:common_name` / `common_name`, e.g. `red`.
   public var commonName: String?
 
+  /// Creates a value from its parts.
   public init(name: String?, commonName: String?) {
     self.name = name
     self.commonName = commonName
@@ -82,6 +92,7 @@ public struct Projection: Sendable, Hashable, Codable {
   /// `proj:bbox` in the projection's units.
   public var bbox: [Double]?
 
+  /// Creates a value from its parts.
   public init(
     epsg: Int? = nil, code: String? = nil, transform: [Double]? = nil, shape: [Int]? = nil,
     bbox: [Double]? = nil
@@ -120,9 +131,13 @@ public struct Projection: Sendable, Hashable, Codable {
 
 /// A link object (`rel`, `href`, and for STAC API paging `method`, `body`, `merge`, `headers`).
 public struct Link: Sendable, Hashable {
+  /// Relation type (`self`, `child`, `item`, `next`, …).
   public var rel: String
+  /// Target URL or path as written.
   public var href: String
+  /// Media type.
   public var type: String?
+  /// Human-readable title.
   public var title: String?
   /// HTTP method for API links; `nil` means GET.
   public var method: String?
@@ -135,6 +150,7 @@ public struct Link: Sendable, Hashable {
   /// Members not modelled above.
   public var extra: JSONObject
 
+  /// Creates a value from its parts.
   public init(
     rel: String, href: String, type: String? = nil, title: String? = nil, method: String? = nil,
     body: JSONValue? = nil, merge: Bool = false, headers: JSONObject? = nil,
@@ -158,8 +174,11 @@ public struct Asset: Sendable, Hashable {
   public var key: String
   /// `href` as written (may be relative; see ``Item/resolvedHref(of:)``).
   public var href: String
+  /// Media type.
   public var type: String?
+  /// Human-readable title.
   public var title: String?
+  /// Asset roles (`data`, `metadata`, `thumbnail`, …).
   public var roles: [String]
   /// `eo:bands` or STAC 1.1 `bands`.
   public var bands: [Band]
@@ -172,6 +191,7 @@ public struct Asset: Sendable, Hashable {
   /// All members of the asset object as read (including the ones modelled above).
   public var fields: JSONObject
 
+  /// Creates a value from its parts.
   public init(
     key: String, href: String, type: String? = nil, title: String? = nil, roles: [String] = [],
     bands: [Band] = [], projection: Projection = Projection(), polarizations: [String]? = nil,
@@ -192,16 +212,23 @@ public struct Asset: Sendable, Hashable {
 
 /// A STAC Item (GeoJSON Feature).
 public struct Item: Sendable, Hashable {
+  /// Identifier.
   public var id: String
+  /// Collection id.
   public var collection: String?
+  /// `stac_version`.
   public var stacVersion: String?
+  /// `stac_extensions` schema URLs.
   public var stacExtensions: [String]
   /// `nil` when the geometry is `null` (or absent, which is tolerated with a warning).
   public var geometry: Geometry?
+  /// Bounding box.
   public var bbox: BBox?
   /// `properties.datetime`; `nil` only when `start_datetime` and `end_datetime` are both set.
   public var datetime: Date?
+  /// `properties.start_datetime`.
   public var startDatetime: Date?
+  /// `properties.end_datetime`.
   public var endDatetime: Date?
   /// Item-level `proj:*` fields.
   public var projection: Projection
@@ -209,12 +236,14 @@ public struct Item: Sendable, Hashable {
   public var properties: JSONObject
   /// Assets in document order.
   public var assets: [Asset]
+  /// Links in document order.
   public var links: [Link]
   /// Top-level members not modelled above.
   public var extra: JSONObject
   /// The document this item was read from, used to resolve relative hrefs.
   public var sourceURL: String?
 
+  /// Creates a value from its parts.
   public init(
     id: String, collection: String? = nil, stacVersion: String? = "1.0.0",
     stacExtensions: [String] = [], geometry: Geometry? = nil, bbox: BBox? = nil,
@@ -287,13 +316,16 @@ public struct Item: Sendable, Hashable {
 /// A FeatureCollection of items (an API search page, a static item collection, a bare JSON array
 /// of items, or newline-delimited items).
 public struct ItemCollection: Sendable, Hashable {
+  /// Items in document order.
   public var items: [Item]
+  /// Links in document order.
   public var links: [Link]
   /// Top-level members not modelled (`context`, `numberMatched`, …).
   public var extra: JSONObject
   /// Items that failed to decode and were skipped (only with ``DecodeOptions/skipInvalidItems``).
   public var skipped: [STACWarning]
 
+  /// Creates a value from its parts.
   public init(
     items: [Item], links: [Link] = [], extra: JSONObject = JSONObject(), skipped: [STACWarning] = []
   ) {
@@ -309,14 +341,20 @@ public struct ItemCollection: Sendable, Hashable {
 
 /// A STAC Catalog.
 public struct Catalog: Sendable, Hashable {
+  /// Identifier.
   public var id: String
+  /// Human-readable title.
   public var title: String?
+  /// Description.
   public var description: String?
+  /// `stac_version`.
   public var stacVersion: String
+  /// Links in document order.
   public var links: [Link]
   /// Members not modelled above.
   public var extra: JSONObject
 
+  /// Creates a value from its parts.
   public init(
     id: String, title: String? = nil, description: String? = nil, stacVersion: String = "1.0.0",
     links: [Link] = [], extra: JSONObject = JSONObject()
@@ -332,17 +370,24 @@ public struct Catalog: Sendable, Hashable {
 
 /// A STAC Collection: a catalog with extent, licence and summaries.
 public struct Collection: Sendable, Hashable {
+  /// Identifier.
   public var id: String
+  /// Human-readable title.
   public var title: String?
+  /// Description.
   public var description: String?
+  /// `stac_version`.
   public var stacVersion: String
+  /// `license` (SPDX id or `various`/`proprietary`).
   public var license: String?
   /// `extent` as read.
   public var extent: JSONValue?
+  /// Links in document order.
   public var links: [Link]
   /// Members not modelled above (`summaries`, `item_assets`, …).
   public var extra: JSONObject
 
+  /// Creates a value from its parts.
   public init(
     id: String, title: String? = nil, description: String? = nil, stacVersion: String = "1.0.0",
     license: String? = nil, extent: JSONValue? = nil, links: [Link] = [],

@@ -5,7 +5,9 @@ public enum RFC3339 {
   /// The outcome of a parse: the instant, and whether the text lacked a time zone (read as UTC,
   /// which RFC 3339 does not allow but real catalogs contain).
   public struct Parsed: Sendable, Equatable {
+    /// The instant.
     public var date: Date
+    /// The text had no zone and was read as UTC.
     public var missingTimeZone: Bool
   }
 

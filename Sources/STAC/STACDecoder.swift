@@ -6,6 +6,7 @@ public struct DecodeOptions: Sendable, Hashable {
   /// ``ItemCollection/skipped``) instead of failing the whole document.
   public var skipInvalidItems: Bool
 
+  /// Creates a value from its parts.
   public init(skipInvalidItems: Bool = false) {
     self.skipInvalidItems = skipInvalidItems
   }
@@ -17,10 +18,12 @@ public struct DecodeOptions: Sendable, Hashable {
 public struct STACDecoder {
   /// The document being decoded (path or URL), for messages and href resolution.
   public var location: String
+  /// Options for opening sources (statistics, HTTP settings, cache).
   public var options: DecodeOptions
   /// Lenient parses (datetime without zone, missing geometry, …).
   public private(set) var warnings: [STACWarning] = []
 
+  /// Creates a value from its parts.
   public init(location: String, options: DecodeOptions = DecodeOptions()) {
     self.location = location
     self.options = options

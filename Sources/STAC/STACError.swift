@@ -8,8 +8,10 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     case index(Int)
   }
 
+  /// The steps from the root.
   public var components: [Component]
 
+  /// Creates a value from its parts.
   public init(_ components: [Component] = []) { self.components = components }
 
   /// The document root.
@@ -47,8 +49,11 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
 public struct STACError: Error, CustomStringConvertible, Sendable {
   /// What kind of failure; extensible.
   public struct Code: Hashable, Sendable, CustomStringConvertible {
+    /// The code's name, shown in messages.
     public let name: String
+    /// Creates a value from its parts.
     public init(_ name: String) { self.name = name }
+    /// Description.
     public var description: String { name }
 
     /// The bytes are not valid JSON.
@@ -71,6 +76,7 @@ public struct STACError: Error, CustomStringConvertible, Sendable {
     public static let limitExceeded = Code("limit exceeded")
   }
 
+  /// What kind of failure.
   public var code: Code
   /// The document: a path or URL.
   public var location: String
@@ -81,6 +87,7 @@ public struct STACError: Error, CustomStringConvertible, Sendable {
   /// The I/O error behind an `.io` failure.
   public var underlying: RangeIOError?
 
+  /// Creates a value from its parts.
   public init(
     _ code: Code, location: String, path: JSONPath? = nil, message: String,
     underlying: RangeIOError? = nil
@@ -112,12 +119,14 @@ public struct STACWarning: Sendable, Hashable, CustomStringConvertible, Codable 
   /// What happened.
   public var message: String
 
+  /// Creates a value from its parts.
   public init(location: String, path: JSONPath?, message: String) {
     self.location = location
     self.path = path?.description ?? ""
     self.message = message
   }
 
+  /// Description.
   public var description: String {
     path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
   }

@@ -18,6 +18,7 @@ public struct LoadOptions: Sendable, Hashable {
   /// the error and carrying on with the rest of the catalog.
   public var failFast: Bool
 
+  /// Creates a value from its parts.
   public init(
     maxDocumentBytes: Int = 512 << 20, maxDepth: Int = 32, maxConcurrency: Int = 8,
     followNext: Bool = true, maxPages: Int = 10_000, maxItems: Int = 5_000_000,
@@ -37,6 +38,7 @@ public struct LoadOptions: Sendable, Hashable {
 /// Everything a load produced: the items (deduplicated by collection and id, in discovery order)
 /// and an account of what was read, skipped or cut short.
 public struct LoadResult: Sendable {
+  /// Items in document order.
   public var items: [Item] = []
   /// Collections met while walking.
   public var collections: [Collection] = []
@@ -55,6 +57,7 @@ public struct LoadResult: Sendable {
   /// Why loading stopped early (item or page cap), or `nil` when it ran to the end.
   public var truncated: String?
 
+  /// Creates a value from its parts.
   public init() {}
 }
 
@@ -62,9 +65,12 @@ public struct LoadResult: Sendable {
 /// GET or POST like a STAC API client), and static catalogs (walking `child` and `item` links
 /// with bounded concurrency, cycle detection and a depth limit).
 public struct STACLoader: Sendable {
+  /// Fetches documents (GET/POST).
   public var fetcher: any DocumentFetcher
+  /// Options for opening sources (statistics, HTTP settings, cache).
   public var options: LoadOptions
 
+  /// Creates a value from its parts.
   public init(
     fetcher: any DocumentFetcher = ByteSourceFetcher(), options: LoadOptions = LoadOptions()
   ) {
