@@ -26,9 +26,10 @@ let package = Package(
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
     .target(name: "TileCache", dependencies: ["RangeIO", "TandemBase"]),
     .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
-    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
+    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CCurl"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
+    .target(name: "Pipeline", dependencies: ["TandemBase"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -50,10 +51,13 @@ let package = Package(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TandemBase"]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "FixturesTests", dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"]),
+      name: "FixturesTests",
+      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
+      exclude: ["Schemas"]),
     .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
   ],
   swiftLanguageModes: [.v6]

@@ -7,6 +7,9 @@ enum Tandem {
     abstract: "Train S1/S2 contrastive encoders straight from COGs listed in a STAC catalog.",
     subcommands: [
       VersionCommand.spec,
+      FixturesCommand.spec,
+      BenchCommand.spec,
+      CatalogCommand.spec,
       CacheCommand.spec,
       FetchCommand.spec,
     ])
