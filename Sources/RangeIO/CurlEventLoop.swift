@@ -45,10 +45,16 @@ struct CurlResponse: Sendable {
   var exceededLimit: Bool
 
   var transportOK: Bool { curlCode == 0 || exceededLimit }
+
+  /// The caller was cancelled (reported as CURLE_ABORTED_BY_CALLBACK).
+  static let cancelled = CurlResponse(
+    curlCode: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), curlMessage: "cancelled", status: 0,
+    headers: [:], body: [], exceededLimit: false)
 }
 
 /// Per-transfer state owned by the loop thread while the transfer runs.
 private final class CurlTransfer {
+  let id: UInt64
   let request: CurlRequest
   let completion: @Sendable (CurlResponse) -> Void
   var easy: UnsafeMutableRawPointer?
@@ -59,7 +65,8 @@ private final class CurlTransfer {
   var body: [UInt8] = []
   var exceededLimit = false
 
-  init(request: CurlRequest, completion: @escaping @Sendable (CurlResponse) -> Void) {
+  init(id: UInt64, request: CurlRequest, completion: @escaping @Sendable (CurlResponse) -> Void) {
+    self.id = id
     self.request = request
     self.completion = completion
     errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -95,7 +102,11 @@ final class CurlEventLoop: Sendable {
   private struct Pending {
     var queue: [CurlTransferBox] = []
     var maxInFlight = 16
+    /// Ids of attached transfers whose callers were cancelled; the loop aborts them.
+    var cancelled: Set<UInt64> = []
   }
+
+  private let nextID = Atomic<UInt64>(1)
 
   private let multi: MultiHandle
   private let pending = Mutex(Pending())
@@ -128,15 +139,50 @@ final class CurlEventLoop: Sendable {
   }
 
   /// Queues a request; `completion` is called exactly once, on the loop thread.
-  func submit(_ request: CurlRequest, completion: @escaping @Sendable (CurlResponse) -> Void) {
-    pending.withLock { $0.queue.append(CurlTransferBox(request: request, completion: completion)) }
+  @discardableResult
+  func submit(
+    _ request: CurlRequest, completion: @escaping @Sendable (CurlResponse) -> Void
+  )
+    -> UInt64
+  {
+    let id = nextID.add(1, ordering: .relaxed).oldValue
+    pending.withLock {
+      $0.queue.append(CurlTransferBox(id: id, request: request, completion: completion))
+    }
+    curl_multi_wakeup(multi.pointer)
+    return id
+  }
+
+  /// Aborts transfer `id`: a queued one completes at once, a running one on the next loop turn,
+  /// both with `CurlResponse.cancelled`. Unknown (finished) ids are ignored.
+  func cancel(_ id: UInt64) {
+    let queued: CurlTransferBox? = pending.withLock { p in
+      if let index = p.queue.firstIndex(where: { $0.id == id }) {
+        return p.queue.remove(at: index)
+      }
+      p.cancelled.insert(id)
+      return nil
+    }
+    queued?.completion(.cancelled)
     curl_multi_wakeup(multi.pointer)
   }
 
-  /// Runs `request` and suspends until it finishes; never blocks a cooperative thread.
+  /// Runs `request` and suspends until it finishes; never blocks a cooperative thread. If the
+  /// calling task is cancelled, the transfer is aborted and the response is `.cancelled`.
   func perform(_ request: CurlRequest) async -> CurlResponse {
-    await withCheckedContinuation { (continuation: CheckedContinuation<CurlResponse, Never>) in
-      submit(request) { continuation.resume(returning: $0) }
+    let id = Mutex<UInt64?>(nil)
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { (continuation: CheckedContinuation<CurlResponse, Never>) in
+        let submitted = submit(request) { continuation.resume(returning: $0) }
+        // Cancellation may have arrived before the id existed.
+        let cancelNow = id.withLock { stored -> Bool in
+          stored = submitted
+          return Task.isCancelled
+        }
+        if cancelNow { cancel(submitted) }
+      }
+    } onCancel: {
+      if let submitted = id.withLock({ $0 }) { cancel(submitted) }
     }
   }
 
@@ -157,6 +203,7 @@ final class CurlEventLoop: Sendable {
         }
         for box in batch { start(box, multi: m, state: state) }
       }
+      abortCancelled(multi: m, state: state)
       var running: Int32 = 0
       _ = curl_multi_perform(m, &running)
       var remaining: Int32 = 0
@@ -174,8 +221,26 @@ final class CurlEventLoop: Sendable {
     }
   }
 
+  /// Removes transfers whose callers were cancelled. Every id in the set is either attached now
+  /// or already finished (queued ones were completed by `cancel`), so the set is emptied.
+  private func abortCancelled(multi m: UnsafeMutableRawPointer, state: LoopState) {
+    let ids: Set<UInt64> = pending.withLock { p in
+      defer { p.cancelled.removeAll() }
+      return p.cancelled
+    }
+    guard !ids.isEmpty else { return }
+    for (easy, transfer) in state.active where ids.contains(transfer.id) {
+      _ = curl_multi_remove_handle(m, easy)
+      state.active.removeValue(forKey: easy)
+      _ = tandem_curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, nil)
+      _ = tandem_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, nil)
+      state.idleHandles.append(easy)
+      transfer.completion(.cancelled)
+    }
+  }
+
   private func start(_ box: CurlTransferBox, multi m: UnsafeMutableRawPointer, state: LoopState) {
-    let transfer = CurlTransfer(request: box.request, completion: box.completion)
+    let transfer = CurlTransfer(id: box.id, request: box.request, completion: box.completion)
     let easy: UnsafeMutableRawPointer
     if let reused = state.idleHandles.popLast() {
       curl_easy_reset(reused)
@@ -267,6 +332,7 @@ final class CurlEventLoop: Sendable {
 
 /// A queued transfer (request + completion); `Sendable` because both parts are.
 private struct CurlTransferBox: Sendable {
+  let id: UInt64
   let request: CurlRequest
   let completion: @Sendable (CurlResponse) -> Void
 }

@@ -502,6 +502,7 @@ public final class HTTPSource: VersionedByteSource {
     let detail = "libcurl error \(response.curlCode): \(response.curlMessage)"
     switch response.curlCode {
     case 28: return (.timeout, detail)
+    case 42: return (.cancelled, "the reading task was cancelled")
     case 47:
       return (.limitExceeded, "too many redirects (limit \(options.maxRedirects)); \(detail)")
     case 1:

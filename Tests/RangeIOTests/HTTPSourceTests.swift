@@ -330,6 +330,36 @@ func expectError(
     #expect(error?.message.contains("after 1 retry") == true)
   }
 
+  @Test func cancellingTheReaderAbortsTheTransfer() async throws {
+    let server = try FaultServer { request in
+      var response = serveRange(HTTPSourceTests.blob, request)
+      if request.index >= 1 { response.delay = 8 }
+      return response
+    }
+    defer { server.stop() }
+    var options = fastOptions()
+    options.stallTimeout = 30
+    let source = HTTPSource(url: server.url("/blob"), options: options)
+    _ = try await source.size()
+    let start = ContinuousClock.now
+    let far = self.far
+    let task = Task { () -> RangeIOError? in
+      do throws(RangeIOError) {
+        _ = try await source.read(far)
+        return nil
+      } catch {
+        return error
+      }
+    }
+    try await Task.sleep(for: .milliseconds(300))
+    task.cancel()
+    let error = await task.value
+    #expect(error?.code == .cancelled)
+    #expect(error?.range == far)
+    #expect(ContinuousClock.now - start < .seconds(3))
+    #expect(source.stats.snapshot.retries == 0)
+  }
+
   @Test func redirectToAnotherPathIsFollowed() async throws {
     let server = try FaultServer { request in
       request.path == "/old"
