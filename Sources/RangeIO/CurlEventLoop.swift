@@ -280,7 +280,12 @@ final class CurlEventLoop: Sendable {
     case .http2: version = Int(CURL_HTTP_VERSION_2TLS)
     case .http2PriorKnowledge:
       version = Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
-      if h2cReuseBroken { _ = tandem_curl_setopt_long(easy, CURLOPT_FORBID_REUSE, 1) }
+      if h2cReuseBroken {
+        // Multiplexing onto a live connection is reuse too: every transfer gets its own.
+        _ = tandem_curl_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1)
+        _ = tandem_curl_setopt_long(easy, CURLOPT_FORBID_REUSE, 1)
+        _ = tandem_curl_setopt_long(easy, CURLOPT_PIPEWAIT, 0)
+      }
     }
     _ = tandem_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, version)
     // No CURLOPT_ACCEPT_ENCODING: byte ranges address the stored representation, so the
