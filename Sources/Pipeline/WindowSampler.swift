@@ -94,7 +94,8 @@ public struct WindowSampler: Sendable {
   /// The sample at `cursor` (attempt 0) — convenience for tests; the pipeline uses an epoch
   /// plan to avoid recomputing the permutation.
   public func sample(at cursor: SamplerCursor, attempt: Int = 0) -> WindowSample {
-    EpochPlan(sampler: self, epoch: cursor.epoch).sample(position: cursor.position, attempt: attempt)
+    EpochPlan(sampler: self, epoch: cursor.epoch).sample(
+      position: cursor.position, attempt: attempt)
   }
 
   /// The samples of one epoch for this rank.

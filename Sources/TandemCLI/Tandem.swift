@@ -6,6 +6,8 @@ enum Tandem {
     name: "tandem",
     abstract: "Train S1/S2 contrastive encoders straight from COGs listed in a STAC catalog.",
     subcommands: [
-      VersionCommand.spec
+      VersionCommand.spec,
+      InfoCommand.spec,
+      ReadCommand.spec,
     ])
 }

@@ -136,7 +136,9 @@ import Testing
         while true {
           let s = nextClaim.add(1, ordering: .relaxed).oldValue
           if s >= total { return }
-          if Int.random(in: 0..<4, using: &rng) == 0 { usleep(UInt32(Int.random(in: 0..<200, using: &rng))) }
+          if Int.random(in: 0..<4, using: &rng) == 0 {
+            usleep(UInt32(Int.random(in: 0..<200, using: &rng)))
+          }
           _ = w
           precondition(buffer.occupancy <= capacity)
           buffer.put(s, sequence: UInt64(s))

@@ -37,7 +37,9 @@ import Testing
     let s = WindowSampler(regions: regions, windowSize: 64, seed: 5)
     let e0 = WindowSampler.EpochPlan(sampler: s, epoch: 0)
     let e1 = WindowSampler.EpochPlan(sampler: s, epoch: 1)
-    #expect((0..<e0.count).map { e0.sample(position: $0).slot } != (0..<e1.count).map { e1.sample(position: $0).slot })
+    #expect(
+      (0..<e0.count).map { e0.sample(position: $0).slot }
+        != (0..<e1.count).map { e1.sample(position: $0).slot })
     let first = e0.sample(position: 0)
     let retry = e0.sample(position: 0, attempt: 1)
     #expect(first.region == retry.region && first.slot == retry.slot)
@@ -65,7 +67,9 @@ import Testing
     let s = WindowSampler(regions: regions, windowSize: 128, seed: 11)
     let plan = WindowSampler.EpochPlan(sampler: s, epoch: 4)
     for position in [0, 5, plan.count - 1] {
-      #expect(s.sample(at: SamplerCursor(epoch: 4, position: position)) == plan.sample(position: position))
+      #expect(
+        s.sample(at: SamplerCursor(epoch: 4, position: position)) == plan.sample(position: position)
+      )
     }
   }
 }
