@@ -150,14 +150,18 @@ public final class COGDataset: Sendable {
   }
 
   /// Plans a read of `window` (in the overview's pixel grid) for `bands` (0-based; all when nil).
-  public func plan(window: PixelWindow, bands: [Int]? = nil, overview: Int = 0)
+  public func plan(
+    window: PixelWindow, bands: [Int]? = nil, overview: Int = 0
+  )
     async throws(GeoTIFFError) -> WindowPlan
   {
     try await plan(window: window, bands: bands, image: image(overview: overview))
   }
 
   /// Plans a read from any image (e.g. a mask or a later page).
-  public func plan(window: PixelWindow, bands: [Int]? = nil, image: TIFFImage)
+  public func plan(
+    window: PixelWindow, bands: [Int]? = nil, image: TIFFImage
+  )
     async throws(GeoTIFFError) -> WindowPlan
   {
     let bands = bands ?? Array(0..<image.samplesPerPixel)
@@ -203,7 +207,9 @@ public final class COGDataset: Sendable {
   }
 
   /// Decodes fetched blocks into a raster (synchronous; run it on a worker thread).
-  public func decode(_ plan: WindowPlan, _ fetched: FetchedBlocks, using decoder: TileDecoder)
+  public func decode(
+    _ plan: WindowPlan, _ fetched: FetchedBlocks, using decoder: TileDecoder
+  )
     throws(GeoTIFFError) -> Raster
   {
     let image = plan.image
@@ -224,7 +230,8 @@ public final class COGDataset: Sendable {
       let decodedBytes = rowBytes * block.rows
       try decoder.decode(
         dataset: self, image: image, strile: block.strile, range: block.range, bytes: &bytes,
-        rows: block.rows, output: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<decodedBytes]))
+        rows: block.rows, output: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<decodedBytes])
+      )
       // Output bands this block provides, and the sample index of each inside the block.
       var targets: [(out: Int, sample: Int)] = []
       for (o, b) in plan.bands.enumerated() {
@@ -240,7 +247,8 @@ public final class COGDataset: Sendable {
           for t in targets {
             for r in 0..<block.copyHeight {
               let srcRow = (block.sourceY + r) * rowBytes
-              let dstRow = ((t.out * w.height + block.destinationY + r) * w.width + block.destinationX)
+              let dstRow =
+                ((t.out * w.height + block.destinationY + r) * w.width + block.destinationX)
               if image.bitsPerSample == 1 {
                 let on: UInt8 = image.isMask ? 255 : 1
                 for c in 0..<block.copyWidth {
@@ -250,7 +258,8 @@ public final class COGDataset: Sendable {
                 }
               } else if samplesInBlock == 1 {
                 (dst.baseAddress! + dstRow * es).copyMemory(
-                  from: src.baseAddress! + srcRow + block.sourceX * es, byteCount: block.copyWidth * es)
+                  from: src.baseAddress! + srcRow + block.sourceX * es,
+                  byteCount: block.copyWidth * es)
               } else {
                 let s = src.baseAddress! + srcRow + (block.sourceX * samplesInBlock + t.sample) * es
                 let d = dst.baseAddress! + dstRow * es
@@ -270,7 +279,9 @@ public final class COGDataset: Sendable {
   }
 
   /// Reads a window: plan, fetch, then decode with a pooled decoder.
-  public func read(window: PixelWindow, bands: [Int]? = nil, overview: Int = 0)
+  public func read(
+    window: PixelWindow, bands: [Int]? = nil, overview: Int = 0
+  )
     async throws(GeoTIFFError) -> Raster
   {
     let plan = try await plan(window: window, bands: bands, overview: overview)
@@ -284,7 +295,9 @@ public final class COGDataset: Sendable {
   }
 
   /// Loads the strile arrays of an image whole (for layout reports).
-  func allStriles(_ image: TIFFImage) async throws(GeoTIFFError) -> (offsets: [UInt64], counts: [UInt64]) {
+  func allStriles(
+    _ image: TIFFImage
+  ) async throws(GeoTIFFError) -> (offsets: [UInt64], counts: [UInt64]) {
     try await striles[image.index].loadAll(
       header: headerBytes, source: source, order: byteOrder, ifd: image.index)
   }

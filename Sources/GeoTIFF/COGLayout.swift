@@ -33,7 +33,8 @@ extension COGDataset {
     }
     // IFD offsets in ascending order: main first, then overviews by decreasing size.
     for (a, b) in zip(chain, chain.dropFirst()) where b.offset < a.offset {
-      errors.append("IFD \(b.index) (offset \(b.offset)) comes before IFD \(a.index) (offset \(a.offset))")
+      errors.append(
+        "IFD \(b.index) (offset \(b.offset)) comes before IFD \(a.index) (offset \(a.offset))")
     }
     // Data after every IFD.
     let maxIFD = images.map(\.offset).max() ?? 0
@@ -66,7 +67,8 @@ extension COGDataset {
     }
     let before = firstData == .max || maxIFD < firstData
     if !before {
-      errors.append("an IFD (offset \(maxIFD)) lies after the first tile data (offset \(firstData))")
+      errors.append(
+        "an IFD (offset \(maxIFD)) lies after the first tile data (offset \(firstData))")
     }
     let ghost = structuralMetadata != nil
     if !ghost {

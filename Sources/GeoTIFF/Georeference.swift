@@ -34,9 +34,13 @@ public struct Georeference: Sendable, Equatable {
   public var offsets: [Int: Double]
 
   /// `(minX, minY, maxX, maxY)` of the image footprint for a `width`×`height` image.
-  public func bounds(width: Int, height: Int) -> (minX: Double, minY: Double, maxX: Double, maxY: Double)? {
+  public func bounds(
+    width: Int, height: Int
+  ) -> (minX: Double, minY: Double, maxX: Double, maxY: Double)? {
     guard let gt = geoTransform else { return nil }
-    let corners = [(0.0, 0.0), (Double(width), 0.0), (0.0, Double(height)), (Double(width), Double(height))]
+    let corners = [
+      (0.0, 0.0), (Double(width), 0.0), (0.0, Double(height)), (Double(width), Double(height)),
+    ]
     let xs = corners.map { gt[0] + $0.0 * gt[1] + $0.1 * gt[2] }
     let ys = corners.map { gt[3] + $0.0 * gt[4] + $0.1 * gt[5] }
     return (xs.min()!, ys.min()!, xs.max()!, ys.max()!)

@@ -114,7 +114,9 @@ final class HeaderReader {
   }
 
   /// The bytes at `[offset, offset + length)`, fetched if needed.
-  func read(_ offset: UInt64, _ length: Int, ifd: Int? = nil) async throws(GeoTIFFError)
+  func read(
+    _ offset: UInt64, _ length: Int, ifd: Int? = nil
+  ) async throws(GeoTIFFError)
     -> ArraySlice<UInt8>
   {
     try await ensure(offset, length, ifd: ifd)

@@ -220,7 +220,9 @@ struct IFDParser {
   }
 
   /// Parses one IFD; returns the image, the next IFD offset and any SubIFD offsets.
-  func parseIFD(at offset: UInt64, index: Int, isSubIFD: Bool) async throws(GeoTIFFError) -> (
+  func parseIFD(
+    at offset: UInt64, index: Int, isSubIFD: Bool
+  ) async throws(GeoTIFFError) -> (
     TIFFImage, UInt64, [UInt64]
   ) {
     let big = header.isBigTIFF
@@ -254,7 +256,8 @@ struct IFDParser {
       let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(ref.elementSize))
       if overflow {
         throw GeoTIFFError(
-          .malformed, location: location, ifd: index, message: "tag \(tag) count \(count) overflows")
+          .malformed, location: location, ifd: index, message: "tag \(tag) count \(count) overflows"
+        )
       }
       if bytes <= UInt64(inlineSize) {
         ref.dataOffset = valueFieldOffset
@@ -288,7 +291,8 @@ struct IFDParser {
     func one(_ tag: UInt16, default value: UInt64? = nil) async throws(GeoTIFFError) -> UInt64? {
       guard let v = try await ints(tag) else { return value }
       guard let first = v.first else {
-        throw GeoTIFFError(.malformed, location: location, ifd: index, message: "tag \(tag) is empty")
+        throw GeoTIFFError(
+          .malformed, location: location, ifd: index, message: "tag \(tag) is empty")
       }
       return first
     }
@@ -445,7 +449,8 @@ struct IFDParser {
     }
 
     let image = TIFFImage(
-      index: index, offset: offset, isSubIFD: isSubIFD, newSubfileType: UInt32(truncatingIfNeeded: subfile),
+      index: index, offset: offset, isSubIFD: isSubIFD,
+      newSubfileType: UInt32(truncatingIfNeeded: subfile),
       width: Int(width), height: Int(height), samplesPerPixel: Int(spp), bitsPerSample: Int(bps),
       sampleFormat: Int(format), sampleType: sampleType, photometric: Int(photometric),
       compression: Int(compression), predictor: Int(predictor),
@@ -499,7 +504,9 @@ struct IFDParser {
 }
 
 /// Decodes integer-typed tag values (BYTE, SHORT, LONG, LONG8, IFD, IFD8 and signed forms).
-func decodeIntegers(_ b: ArraySlice<UInt8>, type: UInt16, count n: Int, order: ByteOrder)
+func decodeIntegers(
+  _ b: ArraySlice<UInt8>, type: UInt16, count n: Int, order: ByteOrder
+)
   -> [UInt64]?
 {
   switch type {
@@ -516,7 +523,9 @@ func decodeIntegers(_ b: ArraySlice<UInt8>, type: UInt16, count n: Int, order: B
 
 extension Optional {
   /// `map` with an async, typed-throwing transform.
-  func asyncMap<U>(_ transform: (Wrapped) async throws(GeoTIFFError) -> U) async throws(GeoTIFFError)
+  func asyncMap<U>(
+    _ transform: (Wrapped) async throws(GeoTIFFError) -> U
+  ) async throws(GeoTIFFError)
     -> U?
   {
     switch self {

@@ -19,7 +19,8 @@ public struct Raster: Sendable, Equatable {
 
   /// A raster with every sample set to `value` (converted to the sample type; values that do not
   /// fit, such as NaN for integer types, become 0).
-  public init(sampleType: SampleType, bands: Int, height: Int, width: Int, filledWith value: Double) {
+  public init(sampleType: SampleType, bands: Int, height: Int, width: Int, filledWith value: Double)
+  {
     let count = bands * height * width
     let pattern = Raster.bitPattern(value, sampleType)
     var bytes = [UInt8](repeating: 0, count: count * sampleType.size)

@@ -45,7 +45,9 @@ final class StrileStore: Sendable {
   }
 
   /// Loads the whole arrays (for layout checks).
-  func loadAll(header: HeaderBytes, source: any ByteSource, order: ByteOrder, ifd: Int)
+  func loadAll(
+    header: HeaderBytes, source: any ByteSource, order: ByteOrder, ifd: Int
+  )
     async throws(GeoTIFFError) -> (offsets: [UInt64], counts: [UInt64])
   {
     if let both = state.withLock({ s in s.offsets.flatMap { o in s.counts.map { (o, $0) } } }) {

@@ -31,8 +31,11 @@ private let virtualSeek: tandem_tiff_seek_proc = { client, offset, whence in
   let file = Unmanaged<VirtualFile>.fromOpaque(client).takeUnretainedValue()
   switch whence {
   case 0: file.position = offset
-  case 1: file.position = UInt64(bitPattern: Int64(bitPattern: file.position) &+ Int64(bitPattern: offset))
-  case 2: file.position = UInt64(bitPattern: Int64(bitPattern: file.size) &+ Int64(bitPattern: offset))
+  case 1:
+    file.position = UInt64(
+      bitPattern: Int64(bitPattern: file.position) &+ Int64(bitPattern: offset))
+  case 2:
+    file.position = UInt64(bitPattern: Int64(bitPattern: file.size) &+ Int64(bitPattern: offset))
   default: return -1
   }
   return Int64(bitPattern: file.position)
@@ -61,7 +64,10 @@ public final class TileDecoder: @unchecked Sendable {
     let file: Unmanaged<VirtualFile>
     var lastUse: Int = 0
 
-    init(tiff: OpaquePointer, diagnostics: UnsafeMutablePointer<tandem_tiff_diagnostics>, file: Unmanaged<VirtualFile>) {
+    init(
+      tiff: OpaquePointer, diagnostics: UnsafeMutablePointer<tandem_tiff_diagnostics>,
+      file: Unmanaged<VirtualFile>
+    ) {
       self.tiff = tiff
       self.diagnostics = diagnostics
       self.file = file
@@ -94,7 +100,9 @@ public final class TileDecoder: @unchecked Sendable {
       h.lastUse = clock
       return h
     }
-    if handles.count >= maxHandles, let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+    if handles.count >= maxHandles,
+      let oldest = handles.min(by: { $0.value.lastUse < $1.value.lastUse })
+    {
       handles[oldest.key] = nil
     }
     let diagnostics = UnsafeMutablePointer<tandem_tiff_diagnostics>.allocate(capacity: 1)
@@ -118,7 +126,8 @@ public final class TileDecoder: @unchecked Sendable {
     guard TIFFSetSubDirectory(tiff, image.offset) == 1 else {
       throw GeoTIFFError(
         .decodeFailed, location: dataset.location, ifd: image.index,
-        message: "libtiff could not read the IFD at \(image.offset): \(TileDecoder.message(diagnostics))")
+        message:
+          "libtiff could not read the IFD at \(image.offset): \(TileDecoder.message(diagnostics))")
     }
     if image.isJPEGYCbCr {
       // Let libjpeg upsample and convert YCbCr to RGB, as GDAL does.

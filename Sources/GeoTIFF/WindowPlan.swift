@@ -77,7 +77,9 @@ public struct WindowPlan: Sendable {
     return WindowPlan(image: image, window: window, bands: bands, blocks: blocks, fill: fill)
   }
 
-  static func validate(image: TIFFImage, window: PixelWindow, bands: [Int], location: String)
+  static func validate(
+    image: TIFFImage, window: PixelWindow, bands: [Int], location: String
+  )
     throws(GeoTIFFError)
   {
     guard window.width > 0, window.height > 0 else {
@@ -87,7 +89,8 @@ public struct WindowPlan: Sendable {
     }
     let maxBytes = 1 << 31
     let (pixels, o1) = window.width.multipliedReportingOverflow(by: window.height)
-    let (bytes, o2) = pixels.multipliedReportingOverflow(by: max(bands.count, 1) * image.sampleType.size)
+    let (bytes, o2) = pixels.multipliedReportingOverflow(
+      by: max(bands.count, 1) * image.sampleType.size)
     guard !o1, !o2, bytes <= maxBytes else {
       throw GeoTIFFError(
         .limitExceeded, location: location, ifd: image.index,

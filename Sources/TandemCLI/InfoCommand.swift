@@ -121,9 +121,11 @@ enum InfoCommand {
         + " interleave \(r.interleave), compression \(r.compression), predictor \(r.predictor)")
     lines.append(
       "  overviews: "
-        + (r.overviews.isEmpty ? "none" : r.overviews.map { "\($0[0])×\($0[1])" }.joined(separator: ", ")))
+        + (r.overviews.isEmpty
+          ? "none" : r.overviews.map { "\($0[0])×\($0[1])" }.joined(separator: ", ")))
     lines.append(
-      "  masks: " + (r.masks.isEmpty ? "none" : r.masks.map { "\($0[0])×\($0[1])" }.joined(separator: ", ")))
+      "  masks: "
+        + (r.masks.isEmpty ? "none" : r.masks.map { "\($0[0])×\($0[1])" }.joined(separator: ", ")))
     lines.append("  crs: " + (r.epsg.map { "EPSG:\($0)" } ?? "unknown") + " (\(r.rasterType))")
     if let gt = r.geoTransform {
       lines.append("  geotransform: " + gt.map { "\($0)" }.joined(separator: ", "))

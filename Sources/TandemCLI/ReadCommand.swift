@@ -12,11 +12,16 @@ enum ReadCommand {
       + " uint8 0/255). Pixels outside the image are nodata, or 0 when the file has none.",
     arguments: [ArgumentSpec("location", help: "Path, file:// or http(s):// URL of a GeoTIFF.")],
     options: [
-      .value("window", valueName: "x,y,w,h", help: "Pixel window in the chosen level's grid.", required: true),
+      .value(
+        "window", valueName: "x,y,w,h", help: "Pixel window in the chosen level's grid.",
+        required: true),
       .value("bands", valueName: "list", help: "1-based bands to read (default: all)."),
-      .value("overview", valueName: "n", help: "Overview level (0 = full resolution).", default: "0"),
+      .value(
+        "overview", valueName: "n", help: "Overview level (0 = full resolution).", default: "0"),
       .flag("mask", help: "Read the transparency mask of the chosen level instead of the bands."),
-      .value("out", valueName: "file.npy", help: "Output .npy file (written atomically).", required: true),
+      .value(
+        "out", valueName: "file.npy", help: "Output .npy file (written atomically).", required: true
+      ),
       .value(
         "header-size", valueName: "bytes", help: "First header read in bytes.", default: "16384"),
       .flag("stats", help: "Print the requests made and bytes fetched."),
@@ -62,7 +67,10 @@ enum ReadCommand {
     let raster: Raster
     if parsed.flag("mask") {
       let level = try dataset.image(overview: overview)
-      guard let mask = dataset.masks.first(where: { $0.width == level.width && $0.height == level.height })
+      guard
+        let mask = dataset.masks.first(where: {
+          $0.width == level.width && $0.height == level.height
+        })
       else {
         throw GeoTIFFError(
           .invalidRequest, location: location, message: "no mask for overview \(overview)")

@@ -47,15 +47,18 @@ struct GDALMatrixTests {
           ds = try await Support.open(dir + "/" + c.file)
           datasets[c.file] = ds
         }
-        let window = PixelWindow(x: c.window[0], y: c.window[1], width: c.window[2], height: c.window[3])
+        let window = PixelWindow(
+          x: c.window[0], y: c.window[1], width: c.window[2], height: c.window[3])
         let raster: Raster
         if c.mask {
           let mask = try #require(ds.masks.first { $0.width == ds.mainImage.width })
           raster = try await ds.read(ds.plan(window: window, bands: [0], image: mask))
         } else {
-          raster = try await ds.read(window: window, bands: c.bands.map { $0 - 1 }, overview: c.overview)
+          raster = try await ds.read(
+            window: window, bands: c.bands.map { $0 - 1 }, overview: c.overview)
         }
-        let expected = try NPY.decode(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + c.expected))))
+        let expected = try NPY.decode(
+          Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + c.expected))))
         let ours = Support.bytesAsGDAL(raster)
         let shape = [raster.bands, raster.height, raster.width]
         guard expected.shape == shape else {
@@ -75,6 +78,7 @@ struct GDALMatrixTests {
     }
     for f in failures.prefix(40) { Issue.record(Comment(rawValue: f)) }
     #expect(failures.isEmpty, "\(failures.count) of \(manifest.cases.count) cases differ")
-    print("GDAL matrix: \(manifest.files) files, \(checked) cases checked, \(failures.count) failures")
+    print(
+      "GDAL matrix: \(manifest.files) files, \(checked) cases checked, \(failures.count) failures")
   }
 }

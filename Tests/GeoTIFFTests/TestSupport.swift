@@ -26,7 +26,8 @@ enum Support {
     out.reserveCapacity(r.bytes.count * 2)
     r.bytes.withUnsafeBytes { raw in
       for i in 0..<(r.bytes.count / 2) {
-        let f = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
+        let f = Float(
+          Float16(bitPattern: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
         withUnsafeBytes(of: f) { out.append(contentsOf: $0) }
       }
     }
