@@ -123,9 +123,12 @@ public final class COGDataset: Sendable {
   /// Reduced-resolution images of the main image, largest first (overview 1, 2, …).
   public var overviews: [TIFFImage] {
     let main = mainImage
+    // Reduced-resolution images of the main chain, and SubIFDs of the main image (not those of
+    // later pages), as GDAL counts them.
     return images.filter {
       $0.isReducedResolution && !$0.isMask && $0.samplesPerPixel == main.samplesPerPixel
         && $0.width <= main.width && $0.index != main.index
+        && (!$0.isSubIFD || $0.parentIndex == main.index)
     }.sorted { $0.width > $1.width }
   }
 
@@ -165,6 +168,11 @@ public final class COGDataset: Sendable {
     async throws(GeoTIFFError) -> WindowPlan
   {
     let bands = bands ?? Array(0..<image.samplesPerPixel)
+    guard Codecs.isSupported(image.compression) else {
+      throw GeoTIFFError(
+        .unsupported, location: location, ifd: image.index,
+        message: "compression \(image.compressionName) is not supported by the installed libtiff")
+    }
     try WindowPlan.validate(image: image, window: window, bands: bands, location: location)
     let needed = WindowPlan.striles(image: image, window: window, bands: bands)
     let entries = try await striles[image.index].entries(
@@ -184,10 +192,13 @@ public final class COGDataset: Sendable {
         strile: plan.blocks.first { $0.range == r }?.strile, range: r,
         message: "block extends past the end of the \(size)-byte object")
     }
+    // Blocks inside the header bytes already fetched (small files, COGs whose first tiles share
+    // the header read) are served from memory; the rest go out in one call.
+    let remote = ranges.filter { headerBytes.slice($0.offset, Int($0.length)) == nil }
     var data: [[UInt8]] = []
-    if !ranges.isEmpty {
+    if !remote.isEmpty {
       do {
-        data = try await source.read(ranges)
+        data = try await source.read(remote)
       } catch {
         throw GeoTIFFError(error, ifd: plan.image.index)
       }
@@ -196,9 +207,13 @@ public final class COGDataset: Sendable {
     out.reserveCapacity(plan.blocks.count)
     var next = 0
     for block in plan.blocks {
-      if block.range != nil {
-        out.append(data[next])
-        next += 1
+      if let r = block.range {
+        if let held = headerBytes.slice(r.offset, Int(r.length)) {
+          out.append(Array(held))
+        } else {
+          out.append(data[next])
+          next += 1
+        }
       } else {
         out.append([])
       }

@@ -34,6 +34,8 @@ public struct TIFFImage: Sendable {
   public var offset: UInt64
   /// Whether the IFD was reached through a SubIFDs tag rather than the main chain.
   public var isSubIFD: Bool
+  /// For SubIFDs: the index of the image whose SubIFDs tag led here.
+  public var parentIndex: Int?
   /// NewSubfileType (bit 0 reduced resolution, bit 2 transparency mask).
   public var newSubfileType: UInt32
   public var width: Int
@@ -186,12 +188,12 @@ struct IFDParser {
   func parseAll() async throws(GeoTIFFError) -> [TIFFImage] {
     var images: [TIFFImage] = []
     var visited = Set<UInt64>()
-    var subIFDQueue: [UInt64] = []
+    var subIFDQueue: [(offset: UInt64, parent: Int)] = []
     var next = header.firstIFDOffset
     guard next != 0 else {
       throw GeoTIFFError(.malformed, location: location, message: "the file has no IFD")
     }
-    var isSub = false
+    var parent: Int?
     while true {
       while next != 0 {
         guard visited.insert(next).inserted else {
@@ -205,16 +207,17 @@ struct IFDParser {
             .limitExceeded, location: location, ifd: images.count,
             message: "more than \(limits.maxIFDs) IFDs")
         }
-        let (image, following, subs) = try await parseIFD(
-          at: next, index: images.count, isSubIFD: isSub)
+        var (image, following, subs) = try await parseIFD(
+          at: next, index: images.count, isSubIFD: parent != nil)
+        image.parentIndex = parent
         images.append(image)
-        subIFDQueue.append(contentsOf: subs)
+        subIFDQueue.append(contentsOf: subs.map { ($0, image.index) })
         next = following
       }
       guard let sub = subIFDQueue.first else { break }
       subIFDQueue.removeFirst()
-      isSub = true
-      next = sub
+      parent = sub.parent
+      next = sub.offset
     }
     return images
   }
@@ -276,6 +279,13 @@ struct IFDParser {
     ]
     for ref in refs.values.sorted(by: { $0.dataOffset < $1.dataOffset })
     where !lazy.contains(ref.tag) && ref.byteCount > UInt64(big ? 8 : 4) {
+      guard ref.dataOffset <= reader.objectSize, ref.byteCount <= reader.objectSize - ref.dataOffset
+      else {
+        throw GeoTIFFError(
+          .truncated, location: location, ifd: index,
+          message: "tag \(ref.tag) declares \(ref.byteCount) bytes at offset \(ref.dataOffset), "
+            + "past the end of the \(reader.objectSize)-byte object")
+      }
       guard ref.byteCount <= UInt64(limits.maxHeaderBytes) else {
         throw GeoTIFFError(
           .limitExceeded, location: location, ifd: index,
@@ -449,7 +459,7 @@ struct IFDParser {
     }
 
     let image = TIFFImage(
-      index: index, offset: offset, isSubIFD: isSubIFD,
+      index: index, offset: offset, isSubIFD: isSubIFD, parentIndex: nil,
       newSubfileType: UInt32(truncatingIfNeeded: subfile),
       width: Int(width), height: Int(height), samplesPerPixel: Int(spp), bitsPerSample: Int(bps),
       sampleFormat: Int(format), sampleType: sampleType, photometric: Int(photometric),
