@@ -81,9 +81,8 @@ public final class COGDataset: Sendable {
     {
       let line = String(decoding: b, as: UTF8.self)
       let digits = line.dropFirst(prefix.utf8.count).prefix(while: { $0.isNumber })
-      if let n = Int(digits), n < 65536,
-        let body = reader.bytes.slice(ghostStart + 43, n)
-      {
+      if let n = Int(digits), n < 65536, ghostStart + 43 + UInt64(n) <= size {
+        let body = try await reader.read(ghostStart + 43, n)
         var dict: [String: String] = [:]
         for l in String(decoding: body, as: UTF8.self).split(separator: "\n") {
           let kv = l.split(separator: "=", maxSplits: 1)

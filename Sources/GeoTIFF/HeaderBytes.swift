@@ -40,6 +40,27 @@ struct HeaderBytes: Sendable {
     return 0
   }
 
+  /// The parts of `[offset, end)` not held, in order (non-empty when the range is not held).
+  func gaps(_ offset: UInt64, _ end: UInt64) -> [ByteRange] {
+    var out: [ByteRange] = []
+    var cursor = offset
+    for s in segments where s.end > cursor && s.offset < end {
+      if s.offset > cursor { out.append(ByteRange(offset: cursor, length: s.offset - cursor)) }
+      cursor = max(cursor, s.end)
+      if cursor >= end { break }
+    }
+    if cursor < end { out.append(ByteRange(offset: cursor, length: end - cursor)) }
+    return out
+  }
+
+  /// The first held byte in `[offset, limit)`, or `limit` (where read-ahead must stop so that no
+  /// byte is fetched twice).
+  func heldStart(from offset: UInt64, upTo limit: UInt64) -> UInt64 {
+    var result = limit
+    for s in segments where s.end > offset && s.offset < result { result = max(offset, s.offset) }
+    return result
+  }
+
   /// Adds bytes read at `offset`, merging with overlapping or touching segments.
   mutating func insert(offset: UInt64, bytes: [UInt8]) {
     var merged = Segment(offset: offset, bytes: bytes)
@@ -80,7 +101,7 @@ final class HeaderReader {
   init(source: any ByteSource, objectSize: UInt64, initialSize: Int, maxHeaderBytes: Int) {
     self.source = source
     self.objectSize = objectSize
-    self.readAhead = UInt64(max(initialSize, 1024))
+    self.readAhead = UInt64(max(initialSize, 16))
     self.maxHeaderBytes = maxHeaderBytes
   }
 
@@ -100,14 +121,20 @@ final class HeaderReader {
         range: ByteRange(offset: offset, length: UInt64(length)),
         message: "header structures exceed \(maxHeaderBytes) bytes")
     }
-    // Fetch from the first byte not yet held, with read-ahead, clipped to the object.
-    let fetchEnd = min(objectSize, max(end, offset + readAhead))
-    let range = ByteRange(offset: offset, length: fetchEnd - offset)
+    // Fetch from the first byte not yet held, with read-ahead (doubling on every miss), clipped
+    // to the object.
+    var gaps = bytes.gaps(offset, end)
+    let last = gaps.removeLast()
+    let aheadEnd = min(objectSize, max(end, last.offset + readAhead))
+    gaps.append(
+      ByteRange(
+        offset: last.offset,
+        length: bytes.heldStart(from: last.offset, upTo: aheadEnd) - last.offset))
     if roundTrips > 0 { readAhead = min(readAhead * 2, 8 << 20) }
     roundTrips += 1
     do {
-      let data = try await source.read([range])[0]
-      bytes.insert(offset: offset, bytes: data)
+      let data = try await source.read(gaps)
+      for (r, d) in zip(gaps, data) { bytes.insert(offset: r.offset, bytes: d) }
     } catch {
       throw GeoTIFFError(error, ifd: ifd)
     }

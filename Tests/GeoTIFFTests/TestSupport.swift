@@ -80,3 +80,63 @@ final class CountingSource: ByteSource {
     return try await inner.read(ranges)
   }
 }
+
+/// Builds tiny classic little-endian TIFFs (one uint8 strip) with chosen defects.
+struct TinyTIFF {
+  var width: UInt32 = 4
+  var height: UInt32 = 4
+  var compression: UInt32 = 1
+  /// Byte count stored for the strip (default: width × height).
+  var stripByteCount: UInt32?
+  /// Stored strip offset (default: right after the header).
+  var stripOffset: UInt32 = 8
+  /// Point the next-IFD field back at this IFD.
+  var loop = false
+
+  func bytes() -> [UInt8] {
+    var out: [UInt8] = [0x49, 0x49, 42, 0]
+    func u16(_ v: UInt16, _ into: inout [UInt8]) { into += [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    func u32(_ v: UInt32, _ into: inout [UInt8]) {
+      into += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)]
+    }
+    let area = UInt64(width) * UInt64(height)
+    let pixels = Int(min(area, 4096))
+    let ifdOffset = UInt32(8 + pixels)
+    u32(ifdOffset, &out)
+    out += (0..<pixels).map { UInt8($0 & 0xFF) }
+    let entries: [(UInt16, UInt16, UInt32)] = [
+      (256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, compression), (262, 3, 1),
+      (273, 4, stripOffset), (277, 3, 1), (278, 4, height),
+      (279, 4, stripByteCount ?? UInt32(min(area, UInt64(UInt32.max)))),
+    ]
+    u16(UInt16(entries.count), &out)
+    for (tag, type, value) in entries {
+      u16(tag, &out)
+      u16(type, &out)
+      u32(1, &out)
+      if type == 3 {
+        u16(UInt16(value), &out)
+        u16(0, &out)
+      } else {
+        u32(value, &out)
+      }
+    }
+    u32(loop ? ifdOffset : 0, &out)
+    return out
+  }
+
+  /// Writes the bytes to a temporary file and returns its path.
+  func write(_ name: String) throws -> String {
+    try Support.temporaryFile(name, bytes())
+  }
+}
+
+extension Support {
+  static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
+    let dir = NSTemporaryDirectory() + "tandem-geotiff-tests-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let path = dir + "/" + name
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+}
