@@ -240,10 +240,10 @@ public final class COGDataset: Sendable {
     defer { scratch.deallocate() }
     for (k, block) in plan.blocks.enumerated() {
       guard block.range != nil else { continue }
-      var bytes = fetched.data[k]
+      let bytes = fetched.data[k]
       let decodedBytes = rowBytes * block.rows
       try decoder.decode(
-        dataset: self, image: image, strile: block.strile, range: block.range, bytes: &bytes,
+        dataset: self, image: image, strile: block.strile, range: block.range, bytes: bytes,
         rows: block.rows, output: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<decodedBytes])
       )
       // Output bands this block provides, and the sample index of each inside the block.

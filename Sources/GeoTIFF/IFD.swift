@@ -58,6 +58,8 @@ public struct TIFFImage: Sendable {
   public var blockHeight: Int
   /// ExtraSamples values (e.g. 2 = unassociated alpha).
   public var extraSamples: [Int]
+  /// FillOrder 2 (LSB first): libtiff reverses the input bits in place before decoding.
+  var reversesInputBits: Bool
 
   /// Reduced-resolution image (NewSubfileType bit 0).
   public var isReducedResolution: Bool { newSubfileType & 1 != 0 }
@@ -157,6 +159,7 @@ enum Tag {
   static let samplesPerPixel: UInt16 = 277
   static let rowsPerStrip: UInt16 = 278
   static let stripByteCounts: UInt16 = 279
+  static let fillOrder: UInt16 = 266
   static let planarConfig: UInt16 = 284
   static let predictor: UInt16 = 317
   static let tileWidth: UInt16 = 322
@@ -346,6 +349,7 @@ struct IFDParser {
     let planar = try await one(Tag.planarConfig, default: 1)!
     let subfile = try await one(Tag.newSubfileType, default: 0)!
     let extra = try await ints(Tag.extraSamples) ?? []
+    let fillOrder = try await one(Tag.fillOrder, default: 1)!
 
     let sampleType: SampleType
     switch (format, bps) {
@@ -466,6 +470,7 @@ struct IFDParser {
       compression: Int(compression), predictor: Int(predictor),
       interleave: planar == 2 ? .band : .pixel, isTiled: tiled, blockWidth: Int(blockWidth),
       blockHeight: Int(blockHeight), extraSamples: extra.map { Int($0) },
+      reversesInputBits: fillOrder == 2,
       offsetsArray: offsetsRef, byteCountsArray: countsRef, geoTags: geo)
     return (image, nextOffset, subs)
   }

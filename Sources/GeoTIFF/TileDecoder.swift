@@ -148,17 +148,29 @@ public final class TileDecoder: @unchecked Sendable {
   /// Decodes one block's compressed bytes into `output` (`rows` rows of the block, packed as
   /// libtiff lays them out: pixel-interleaved samples, rows padded to whole bytes).
   func decode(
-    dataset: COGDataset, image: TIFFImage, strile: Int, range: ByteRange?, bytes: inout [UInt8],
+    dataset: COGDataset, image: TIFFImage, strile: Int, range: ByteRange?, bytes: [UInt8],
     rows: Int, output: UnsafeMutableRawBufferPointer
   ) throws(GeoTIFFError) {
     let h = try handle(for: dataset, image: image)
     h.diagnostics.pointee.error_count = 0
     h.diagnostics.pointee.first_error.0 = 0
     let count = bytes.count
-    let ok = bytes.withUnsafeMutableBytes { input in
-      TIFFReadFromUserBuffer(
-        h.tiff, UInt32(strile), input.baseAddress, tmsize_t(count), output.baseAddress,
-        tmsize_t(output.count))
+    let ok: Int32
+    if image.reversesInputBits {
+      // libtiff reverses the bits of the input in place: give it its own copy.
+      var copy = bytes
+      ok = copy.withUnsafeMutableBytes { input in
+        TIFFReadFromUserBuffer(
+          h.tiff, UInt32(strile), input.baseAddress, tmsize_t(count), output.baseAddress,
+          tmsize_t(output.count))
+      }
+    } else {
+      // libtiff only reads the input otherwise; avoid copying the (shared) fetched buffer.
+      ok = bytes.withUnsafeBytes { input in
+        TIFFReadFromUserBuffer(
+          h.tiff, UInt32(strile), UnsafeMutableRawPointer(mutating: input.baseAddress),
+          tmsize_t(count), output.baseAddress, tmsize_t(output.count))
+      }
     }
     if ok != 1 || h.diagnostics.pointee.error_count > 0 {
       throw GeoTIFFError(

@@ -9,5 +9,7 @@ enum Tandem {
       VersionCommand.spec,
       InfoCommand.spec,
       ReadCommand.spec,
+      CommandSpec(
+        name: "bench", abstract: "Measure throughput.", subcommands: [BenchReadCommand.spec]),
     ])
 }
