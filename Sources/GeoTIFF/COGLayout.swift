@@ -31,8 +31,10 @@ extension COGDataset {
     for o in overviews where !o.isTiled {
       errors.append("overview IFD \(o.index) is not tiled")
     }
-    // IFD offsets in ascending order: main first, then overviews by decreasing size.
-    for (a, b) in zip(chain, chain.dropFirst()) where b.offset < a.offset {
+    // As GDAL's validator: IFD offsets ascending and first blocks descending along main +
+    // overviews (largest first); masks are not part of these two checks.
+    let levels = [main] + overviews
+    for (a, b) in zip(levels, levels.dropFirst()) where b.offset < a.offset {
       errors.append(
         "IFD \(b.index) (offset \(b.offset)) comes before IFD \(a.index) (offset \(a.offset))")
     }
@@ -53,7 +55,9 @@ extension COGDataset {
         }
         last = o
       }
-      if let first { firstOffsets.append((image, first)) }
+      if let first, levels.contains(where: { $0.index == image.index }) {
+        firstOffsets.append((image, first))
+      }
     }
     if !ordered {
       errors.append("tiles or strips within an image are not in row-major order")
