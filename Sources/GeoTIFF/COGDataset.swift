@@ -167,6 +167,9 @@ public final class COGDataset: Sendable {
     async throws(GeoTIFFError) -> WindowPlan
   {
     let bands = bands ?? Array(0..<image.samplesPerPixel)
+    if let reason = image.unsupportedReason {
+      throw GeoTIFFError(.unsupported, location: location, ifd: image.index, message: reason)
+    }
     guard Codecs.isSupported(image.compression) else {
       throw GeoTIFFError(
         .unsupported, location: location, ifd: image.index,

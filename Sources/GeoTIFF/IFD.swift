@@ -60,6 +60,8 @@ public struct TIFFImage: Sendable {
   public var extraSamples: [Int]
   /// FillOrder 2 (LSB first): libtiff reverses the input bits in place before decoding.
   var reversesInputBits: Bool
+  /// Why the image cannot be decoded (sample layout), or nil.
+  public var unsupportedReason: String?
 
   /// Reduced-resolution image (NewSubfileType bit 0).
   public var isReducedResolution: Bool { newSubfileType & 1 != 0 }
@@ -331,17 +333,22 @@ struct IFDParser {
       throw GeoTIFFError(
         .malformed, location: location, ifd: index, message: "SamplesPerPixel is \(spp)")
     }
+    // Sample layouts we cannot decode make the image unreadable, not the file: `info` still
+    // describes it and the other IFDs stay usable.
+    var unsupported: String?
     let bpsValues = try await ints(Tag.bitsPerSample) ?? [1]
-    guard let bps = bpsValues.first, bpsValues.allSatisfy({ $0 == bps }) else {
+    let bps = bpsValues.first ?? 0
+    guard bps >= 1, bps <= 64 else {
       throw GeoTIFFError(
-        .unsupported, location: location, ifd: index,
-        message: "BitsPerSample differs between samples (\(bpsValues))")
+        .malformed, location: location, ifd: index, message: "BitsPerSample is \(bpsValues)")
+    }
+    if !bpsValues.allSatisfy({ $0 == bps }) {
+      unsupported = "BitsPerSample differs between samples (\(bpsValues))"
     }
     let formats = try await ints(Tag.sampleFormat) ?? [1]
-    guard let format = formats.first, formats.allSatisfy({ $0 == format }) else {
-      throw GeoTIFFError(
-        .unsupported, location: location, ifd: index,
-        message: "SampleFormat differs between samples (\(formats))")
+    let format = formats.first ?? 0
+    if formats.isEmpty || !formats.allSatisfy({ $0 == format }) {
+      unsupported = "SampleFormat differs between samples (\(formats))"
     }
     let compression = try await one(Tag.compression, default: 1)!
     let photometric = try await one(Tag.photometric, default: 1)!
@@ -351,7 +358,7 @@ struct IFDParser {
     let extra = try await ints(Tag.extraSamples) ?? []
     let fillOrder = try await one(Tag.fillOrder, default: 1)!
 
-    let sampleType: SampleType
+    var sampleType = SampleType.uint8
     switch (format, bps) {
     case (1, 1), (1, 8), (4, 8): sampleType = .uint8
     case (2, 8): sampleType = .int8
@@ -363,14 +370,10 @@ struct IFDParser {
     case (3, 32): sampleType = .float32
     case (3, 64): sampleType = .float64
     default:
-      throw GeoTIFFError(
-        .unsupported, location: location, ifd: index,
-        message: "sample format \(format) with \(bps) bits per sample")
+      unsupported = unsupported ?? "sample format \(format) with \(bps) bits per sample"
     }
     if bps == 1 && spp != 1 {
-      throw GeoTIFFError(
-        .unsupported, location: location, ifd: index,
-        message: "1-bit images with \(spp) samples per pixel")
+      unsupported = "1-bit images with \(spp) samples per pixel"
     }
     guard planar == 1 || planar == 2 else {
       throw GeoTIFFError(
@@ -470,7 +473,7 @@ struct IFDParser {
       compression: Int(compression), predictor: Int(predictor),
       interleave: planar == 2 ? .band : .pixel, isTiled: tiled, blockWidth: Int(blockWidth),
       blockHeight: Int(blockHeight), extraSamples: extra.map { Int($0) },
-      reversesInputBits: fillOrder == 2,
+      reversesInputBits: fillOrder == 2, unsupportedReason: unsupported,
       offsetsArray: offsetsRef, byteCountsArray: countsRef, geoTags: geo)
     return (image, nextOffset, subs)
   }

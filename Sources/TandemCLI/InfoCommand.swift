@@ -71,6 +71,10 @@ enum InfoCommand {
     return i.isSubIFD ? "subifd" : "page"
   }
 
+  static func dtype(_ i: TIFFImage) -> String {
+    i.unsupportedReason.map { "unsupported (\($0))" } ?? i.sampleType.rawValue
+  }
+
   static func report(_ d: COGDataset) async throws -> Report {
     let m = d.mainImage
     let g = d.georeference
@@ -78,7 +82,7 @@ enum InfoCommand {
     return Report(
       location: d.location, sizeBytes: d.size, bigTIFF: d.isBigTIFF,
       byteOrder: d.isLittleEndian ? "little" : "big", width: m.width, height: m.height,
-      bands: m.samplesPerPixel, dtype: m.sampleType.rawValue, tiled: m.isTiled,
+      bands: m.samplesPerPixel, dtype: dtype(m), tiled: m.isTiled,
       blockWidth: m.blockWidth, blockHeight: m.blockHeight, compression: m.compressionName,
       predictor: m.predictor, interleave: m.interleave.rawValue,
       overviews: d.overviews.map { [$0.width, $0.height] },
@@ -89,7 +93,7 @@ enum InfoCommand {
       images: d.images.map {
         ImageReport(
           index: $0.index, role: role(d, $0), width: $0.width, height: $0.height,
-          bands: $0.samplesPerPixel, dtype: $0.sampleType.rawValue, bitsPerSample: $0.bitsPerSample,
+          bands: $0.samplesPerPixel, dtype: dtype($0), bitsPerSample: $0.bitsPerSample,
           tiled: $0.isTiled, blockWidth: $0.blockWidth, blockHeight: $0.blockHeight,
           compression: $0.compressionName, predictor: $0.predictor,
           interleave: $0.interleave.rawValue, photometric: $0.photometric, subIFD: $0.isSubIFD)
