@@ -39,7 +39,11 @@ public final class COGDataset: Sendable {
   let byteOrder: ByteOrder
   let striles: [StrileStore]
   let pool = DecoderPool()
+  /// Index of ``mainImage`` in ``images``.
   public let mainIndex: Int
+  /// Unique per opened dataset (never reused, unlike an object address), keying decoder handles.
+  let identity: UInt64 = COGDataset.nextIdentity.add(1, ordering: .relaxed).newValue
+  private static let nextIdentity = Atomic<UInt64>(0)
 
   /// Parses the header of `source`. The first read is `headerSize` bytes (default 16 KiB; pass
   /// STAC `file:header_size` when known) and is extended on demand.

@@ -24,10 +24,15 @@ public struct Raster: Sendable, Equatable {
     let count = bands * height * width
     let pattern = Raster.bitPattern(value, sampleType)
     var bytes = [UInt8](repeating: 0, count: count * sampleType.size)
-    if pattern.contains(where: { $0 != 0 }) {
+    if count > 0, pattern.contains(where: { $0 != 0 }) {
+      // One element, then double the filled prefix with memcpy.
       bytes.withUnsafeMutableBytes { raw in
-        for i in 0..<count {
-          for (k, b) in pattern.enumerated() { raw[i * pattern.count + k] = b }
+        for (k, b) in pattern.enumerated() { raw[k] = b }
+        var filled = pattern.count
+        while filled < raw.count {
+          let n = min(filled, raw.count - filled)
+          (raw.baseAddress! + filled).copyMemory(from: raw.baseAddress!, byteCount: n)
+          filled += n
         }
       }
     }

@@ -54,7 +54,7 @@ private let virtualSize: tandem_tiff_size_proc = { client in
 /// decoding a tile is one `TIFFReadFromUserBuffer` call with no I/O.
 public final class TileDecoder: @unchecked Sendable {
   private struct Key: Hashable {
-    var object: ObjectIdentifier
+    var dataset: UInt64
     var ifdOffset: UInt64
   }
 
@@ -94,7 +94,7 @@ public final class TileDecoder: @unchecked Sendable {
   public var openHandles: Int { handles.count }
 
   private func handle(for dataset: COGDataset, image: TIFFImage) throws(GeoTIFFError) -> Handle {
-    let key = Key(object: ObjectIdentifier(dataset), ifdOffset: image.offset)
+    let key = Key(dataset: dataset.identity, ifdOffset: image.offset)
     clock += 1
     if let h = handles[key] {
       h.lastUse = clock
