@@ -19,7 +19,9 @@ struct HeaderBytes: Sendable {
   /// The bytes `[offset, offset + length)` when held in one segment.
   func slice(_ offset: UInt64, _ length: Int) -> ArraySlice<UInt8>? {
     // Segments are few (usually one); a linear scan is fine.
-    for s in segments where offset >= s.offset && offset + UInt64(length) <= s.end {
+    let (end, overflow) = offset.addingReportingOverflow(UInt64(length))
+    if overflow { return nil }
+    for s in segments where offset >= s.offset && end <= s.end {
       let start = Int(offset - s.offset)
       return s.bytes[start..<(start + length)]
     }

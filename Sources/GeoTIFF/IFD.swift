@@ -430,10 +430,19 @@ struct IFDParser {
         message: "strile arrays hold \(offsetsRef.count)/\(countsRef.count) entries, "
           + "\(total) needed")
     }
-    for ref in [offsetsRef, countsRef] where ![3, 4, 16, 13, 18].contains(ref.type) {
-      throw GeoTIFFError(
-        .malformed, location: location, ifd: index,
-        message: "strile array tag \(ref.tag) has type \(ref.type)")
+    for ref in [offsetsRef, countsRef] {
+      guard [3, 4, 16, 13, 18].contains(ref.type) else {
+        throw GeoTIFFError(
+          .malformed, location: location, ifd: index,
+          message: "strile array tag \(ref.tag) has type \(ref.type)")
+      }
+      guard ref.dataOffset <= reader.objectSize, ref.byteCount <= reader.objectSize - ref.dataOffset
+      else {
+        throw GeoTIFFError(
+          .truncated, location: location, ifd: index,
+          message: "strile array tag \(ref.tag) (\(ref.byteCount) bytes at \(ref.dataOffset)) "
+            + "extends past the end of the \(reader.objectSize)-byte object")
+      }
     }
 
     var geo = GeoTags()

@@ -56,6 +56,9 @@ public struct WindowPlan: Sendable {
   /// Byte ranges of the non-sparse blocks, in block order.
   public var ranges: [ByteRange] { blocks.compactMap(\.range) }
 
+  /// Largest compressed tile or strip accepted (a bound on memory per block).
+  public static let maxCompressedBlockBytes: UInt64 = 1 << 30
+
   /// The strile indices a window touches, for loading strile entries before ``make``.
   public static func striles(image: TIFFImage, window: PixelWindow, bands: [Int]) -> [Int] {
     layout(image: image, window: window, bands: bands).map(\.strile)
@@ -70,6 +73,12 @@ public struct WindowPlan: Sendable {
     var blocks = layout(image: image, window: window, bands: bands)
     for i in blocks.indices {
       let (offset, count) = striles(blocks[i].strile)
+      guard !offset.addingReportingOverflow(count).overflow, count <= maxCompressedBlockBytes else {
+        throw GeoTIFFError(
+          count > maxCompressedBlockBytes ? .limitExceeded : .malformed, location: location,
+          ifd: image.index, strile: blocks[i].strile,
+          message: "block entry offset \(offset), byte count \(count) is not plausible")
+      }
       if offset != 0 && count != 0 {
         blocks[i].range = ByteRange(offset: offset, length: count)
       }
