@@ -85,36 +85,42 @@ enum BenchReadCommand {
     let pool = DecodeThreads(count: threads)
     defer { pool.shutdown() }
     let counters = Counters()
-    let start: ContinuousClock.Instant
-    let elapsed: Duration
+    var elapsed = Duration.zero
+    var cpu = 0.0
     let ds = datasets
     if mode == "decode" {
-      // Fetch everything first (untimed), then time decoding alone on the worker threads.
-      var prepared: [(Int, WindowPlan, FetchedBlocks)] = []
-      for job in jobs {
-        let plan = try await ds[job.dataset].plan(window: job.window)
-        prepared.append((job.dataset, plan, try await ds[job.dataset].fetch(plan)))
-      }
-      let work = prepared
-      start = .now
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        for t in 0..<threads {
-          group.addTask {
-            try await pool.run(thread: t) { decoder in
-              for i in stride(from: t, to: work.count, by: threads) {
-                let (d, plan, fetched) = work[i]
-                let r = try ds[d].decode(plan, fetched, using: decoder)
-                counters.decodedBytes.add(r.bytes.count, ordering: .relaxed)
-                counters.tileBytes.add(fetched.byteCount, ordering: .relaxed)
+      // Fetch a chunk of windows (untimed), then time decoding alone on the worker threads;
+      // chunks keep memory bounded.
+      for chunk in stride(from: 0, to: jobs.count, by: 128) {
+        var prepared: [(Int, WindowPlan, FetchedBlocks)] = []
+        for job in jobs[chunk..<min(chunk + 128, jobs.count)] {
+          let plan = try await ds[job.dataset].plan(window: job.window)
+          prepared.append((job.dataset, plan, try await ds[job.dataset].fetch(plan)))
+        }
+        let work = prepared
+        let cpuStart = processCPUSeconds()
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          for t in 0..<threads {
+            group.addTask {
+              try await pool.run(thread: t) { decoder in
+                for i in stride(from: t, to: work.count, by: threads) {
+                  let (d, plan, fetched) = work[i]
+                  let r = try ds[d].decode(plan, fetched, using: decoder)
+                  counters.decodedBytes.add(r.bytes.count, ordering: .relaxed)
+                  counters.tileBytes.add(fetched.byteCount, ordering: .relaxed)
+                }
               }
             }
           }
+          try await group.waitForAll()
         }
-        try await group.waitForAll()
+        elapsed += ContinuousClock.now - start
+        cpu += processCPUSeconds() - cpuStart
       }
-      elapsed = ContinuousClock.now - start
     } else {
-      start = .now
+      let cpuStart = processCPUSeconds()
+      let start = ContinuousClock.now
       try await withThrowingTaskGroup(of: Void.self) { group in
         var next = 0
         func add() {
@@ -138,6 +144,7 @@ enum BenchReadCommand {
         }
       }
       elapsed = ContinuousClock.now - start
+      cpu = processCPUSeconds() - cpuStart
     }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let io = options.stats.snapshot.since(afterHeaders)
@@ -148,7 +155,9 @@ enum BenchReadCommand {
     let minimumPerWindow = Double(counters.tileBytes.load(ordering: .relaxed)) / Double(count)
     print(
       "bench read (\(mode)): \(count) windows of \(size)² from \(datasets.count) objects,"
-        + " \(threads) thread(s), \(String(format: "%.2f", seconds)) s")
+        + " \(threads) thread(s), \(String(format: "%.2f", seconds)) s,"
+        + " CPU \(String(format: "%.2f", cpu)) s (\(String(format: "%.2f", cpu * 1000 / Double(count))) ms/window)"
+    )
     print(
       String(
         format: "  %.1f windows/s, %.1f MB/s decoded, %.2f requests/window, %.0f bytes/window"
@@ -161,11 +170,20 @@ enum BenchReadCommand {
       "decoded_mb_per_s": mbPerSecond, "requests_per_window": requestsPerWindow,
       "bytes_per_window": bytesPerWindow, "tile_bytes_per_window": minimumPerWindow,
       "header_requests": afterHeaders.requests, "header_bytes": afterHeaders.bytesFetched,
+      "cpu_seconds": cpu, "cpu_ms_per_window": cpu * 1000 / Double(count),
     ]
     let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
     return ExitCode.success
   }
+}
+
+/// User + system CPU time of the whole process so far (all threads), in seconds.
+func processCPUSeconds() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+    + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 final class Counters: Sendable {
