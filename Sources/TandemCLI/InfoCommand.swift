@@ -57,6 +57,8 @@ enum InfoCommand {
     var bounds: [Double]?
     var nodata: String?
     var gcpCount: Int
+    var scales: [String: Double]
+    var offsets: [String: Double]
     var cog: COGLayout
     var structuralMetadata: [String: String]?
     var headerRequests: Int
@@ -88,6 +90,8 @@ enum InfoCommand {
       overviews: d.overviews.map { [$0.width, $0.height] },
       masks: d.masks.map { [$0.width, $0.height] }, epsg: g.epsg, rasterType: g.rasterType.rawValue,
       geoTransform: g.geoTransform, bounds: b, nodata: g.nodataText, gcpCount: g.gcpCount,
+      scales: Dictionary(uniqueKeysWithValues: g.scales.map { ("\($0.key + 1)", $0.value) }),
+      offsets: Dictionary(uniqueKeysWithValues: g.offsets.map { ("\($0.key + 1)", $0.value) }),
       cog: try await d.cogLayout(), structuralMetadata: d.structuralMetadata,
       headerRequests: d.headerRequests, headerBytes: d.headerBytesFetched,
       images: d.images.map {
@@ -139,6 +143,13 @@ enum InfoCommand {
     }
     if r.gcpCount > 0 { lines.append("  gcps: \(r.gcpCount)") }
     lines.append("  nodata: " + (r.nodata ?? "none"))
+    if !r.scales.isEmpty || !r.offsets.isEmpty {
+      let bands = Set(r.scales.keys).union(r.offsets.keys).sorted { Int($0)! < Int($1)! }
+      lines.append(
+        "  scale/offset: "
+          + bands.map { "band \($0): \(r.scales[$0] ?? 1) / \(r.offsets[$0] ?? 0)" }.joined(
+            separator: ", "))
+    }
     lines.append(
       "  cog: \(r.cog.isValid ? "valid" : "not valid")"
         + " (IFDs before data: \(r.cog.ifdsBeforeData ? "yes" : "no"),"

@@ -117,6 +117,9 @@ struct RealTIFFTests {
     #expect(!strips.mainImage.isTiled && strips.mainImage.interleave == .band)
     let sub = try await Support.open(Support.fixture("tiff/tiff_with_subifd_chain.tif"))
     #expect(sub.images.contains { $0.isSubIFD })
+    let scaled = try await Support.open(Support.fixture("tiff/rio-cogeo-image_with_offsets.tif"))
+    #expect(scaled.georeference.scales == [0: 0.0001])
+    #expect(scaled.georeference.offsets == [0: 1000])
     let be = try await Support.open(Support.fixture("tiff/BigTIFFMotorola.tif"))
     #expect(be.isBigTIFF && !be.isLittleEndian)
   }
