@@ -23,7 +23,9 @@ public final class COGDataset: Sendable {
   public var location: String { source.location }
   /// Object size in bytes.
   public let size: UInt64
+  /// BigTIFF (version 43) rather than classic TIFF.
   public let isBigTIFF: Bool
+  /// Byte order of the file (`II`); libtiff hands decoded samples back in native order anyway.
   public let isLittleEndian: Bool
   /// Every IFD: the main chain in order, then SubIFDs.
   public let images: [TIFFImage]
@@ -33,6 +35,7 @@ public final class COGDataset: Sendable {
   public let structuralMetadata: [String: String]?
   /// Round trips (`read` calls) and bytes spent parsing the header.
   public let headerRequests: Int
+  /// Bytes fetched while parsing the header.
   public let headerBytesFetched: Int
 
   let headerBytes: HeaderBytes

@@ -5,6 +5,7 @@ import RangeIO
 public struct GeoTIFFError: Error, CustomStringConvertible, Sendable {
   /// What kind of failure; extensible like swift-nio's error codes.
   public struct Code: Hashable, Sendable, CustomStringConvertible {
+    /// Short name, e.g. `truncated`.
     public let name: String
     public init(_ name: String) { self.name = name }
     public var description: String { name }
@@ -27,6 +28,7 @@ public struct GeoTIFFError: Error, CustomStringConvertible, Sendable {
     public static let io = Code("I/O error")
   }
 
+  /// What kind of failure.
   public var code: Code
   /// Path or URL of the object.
   public var location: String

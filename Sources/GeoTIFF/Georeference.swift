@@ -14,6 +14,7 @@ public struct Georeference: Sendable, Equatable {
   public var epsg: Int?
   /// GTModelTypeGeoKey: 1 projected, 2 geographic, 3 geocentric.
   public var modelType: Int?
+  /// GTRasterTypeGeoKey.
   public var rasterType: RasterType
   /// GDAL-order affine transform `[x0, dx/dcol, dx/drow, y0, dy/dcol, dy/drow]`, when the file has
   /// one (not for GCP-only files).
@@ -30,7 +31,9 @@ public struct Georeference: Sendable, Equatable {
   /// The GDAL_NODATA text as stored.
   public var nodataText: String?
   /// Per-band scale and offset from GDAL_METADATA, when present.
+  /// Keyed by 0-based band.
   public var scales: [Int: Double]
+  /// Keyed by 0-based band.
   public var offsets: [Int: Double]
 
   /// `(minX, minY, maxX, maxY)` of the image footprint for a `width`×`height` image.

@@ -38,20 +38,26 @@ public struct TIFFImage: Sendable {
   public var parentIndex: Int?
   /// NewSubfileType (bit 0 reduced resolution, bit 2 transparency mask).
   public var newSubfileType: UInt32
+  /// Size in pixels.
   public var width: Int
   public var height: Int
+  /// Bands (samples per pixel).
   public var samplesPerPixel: Int
+  /// Bits per sample (the same for every sample).
   public var bitsPerSample: Int
   /// SampleFormat: 1 unsigned, 2 signed, 3 IEEE float.
   public var sampleFormat: Int
   /// The type of decoded samples (1-bit images decode to `uint8`).
   public var sampleType: SampleType
+  /// PhotometricInterpretation (1 min-is-black, 2 RGB, 4 mask, 6 YCbCr, …).
   public var photometric: Int
   /// TIFF Compression tag value.
   public var compression: Int
   /// Predictor (1 none, 2 horizontal, 3 floating point).
   public var predictor: Int
+  /// Pixel or band interleave (PlanarConfiguration).
   public var interleave: Interleave
+  /// Tiles (TileWidth/TileLength) rather than strips.
   public var isTiled: Bool
   /// Tile size, or (width, rows per strip) for strips.
   public var blockWidth: Int
@@ -71,6 +77,7 @@ public struct TIFFImage: Sendable {
   public var compressionName: String { Compression.name(compression) }
   /// Blocks per row and per column of one plane.
   public var blocksAcross: Int { (width + blockWidth - 1) / blockWidth }
+  /// Blocks per column of one plane.
   public var blocksDown: Int { (height + blockHeight - 1) / blockHeight }
   /// Planes stored separately (1 for pixel interleave).
   public var planes: Int { interleave == .band ? samplesPerPixel : 1 }

@@ -1,7 +1,9 @@
 /// Decoded pixels: `bands × height × width` samples in C order (`[band][row][column]`), in the
 /// machine's native byte order.
 public struct Raster: Sendable, Equatable {
+  /// Element type of ``bytes``.
   public var sampleType: SampleType
+  /// Shape `[bands, height, width]`.
   public var bands: Int
   public var height: Int
   public var width: Int

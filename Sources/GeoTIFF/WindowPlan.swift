@@ -3,8 +3,10 @@ import RangeIO
 /// A rectangle of pixels in an image's own pixel grid. It may extend past the image (or lie
 /// entirely outside it); the uncovered part of the result is filled with nodata or 0.
 public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// Top-left pixel (may be negative).
   public var x: Int
   public var y: Int
+  /// Size in pixels (> 0).
   public var width: Int
   public var height: Int
 
@@ -46,9 +48,11 @@ public struct WindowPlan: Sendable {
 
   /// The image (IFD) read.
   public var image: TIFFImage
+  /// The window requested, in the image's pixel grid.
   public var window: PixelWindow
   /// Bands read, 0-based sample indices, in output order.
   public var bands: [Int]
+  /// The touched blocks, plane by plane in row-major order.
   public var blocks: [Block]
   /// The value of pixels outside the image and in sparse blocks (nodata, or 0).
   public var fill: Double
