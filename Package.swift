@@ -52,7 +52,9 @@ let package = Package(
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "FixturesTests", dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"]),
+      name: "FixturesTests",
+      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
+      exclude: ["Schemas"]),
     .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
   ],
   swiftLanguageModes: [.v6]

@@ -11,6 +11,7 @@ public final class OrderedRingBuffer<Element>: @unchecked Sendable {
   private var slots: [Element?]
   private var next: UInt64
   private var closed = false
+  private var end: UInt64?
   private let lock = Condition()
   private let takeWaitNanos = Atomic<UInt64>(0)
 
@@ -43,13 +44,14 @@ public final class OrderedRingBuffer<Element>: @unchecked Sendable {
   }
 
   /// Takes the next item in sequence order, waiting until it is delivered. Returns `nil` once
-  /// the buffer is closed (items not yet consumed are dropped).
+  /// the buffer is closed (items not yet consumed are dropped) or the sequence reached the end
+  /// announced by `finish(endSequence:)`.
   public func take() -> Element? {
     lock.withLock {
       let slot = Int(next % UInt64(capacity))
-      if slots[slot] == nil && !closed {
+      if slots[slot] == nil && !closed && next != end {
         let start = monotonicNanoseconds()
-        while slots[slot] == nil && !closed { lock.wait() }
+        while slots[slot] == nil && !closed && next != end { lock.wait() }
         takeWaitNanos.add(monotonicNanoseconds() - start, ordering: .relaxed)
       }
       guard let element = slots[slot], !closed else { return nil }
@@ -57,6 +59,15 @@ public final class OrderedRingBuffer<Element>: @unchecked Sendable {
       next += 1
       lock.broadcast()
       return element
+    }
+  }
+
+  /// Announces that no sequence number at or beyond `endSequence` will be delivered: `take`
+  /// returns `nil` after consuming `endSequence - 1`.
+  public func finish(endSequence: UInt64) {
+    lock.withLock {
+      end = endSequence
+      lock.broadcast()
     }
   }
 

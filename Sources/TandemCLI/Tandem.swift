@@ -9,7 +9,7 @@ enum Tandem {
       VersionCommand.spec,
       InfoCommand.spec,
       ReadCommand.spec,
-      CommandSpec(
-        name: "bench", abstract: "Measure throughput.", subcommands: [BenchReadCommand.spec]),
+      FixturesCommand.spec,
+      BenchCommand.spec,
     ])
 }

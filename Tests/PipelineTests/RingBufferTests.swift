@@ -167,3 +167,16 @@ import Testing
     #expect(woke)
   }
 }
+
+@Suite struct OrderedRingBufferEndTests {
+  @Test(.timeLimit(.minutes(1)))
+  func finishEndsTheStreamAfterTheLastSequence() {
+    let buffer = OrderedRingBuffer<Int>(capacity: 4)
+    buffer.put(1, sequence: 1)
+    buffer.put(0, sequence: 0)
+    buffer.finish(endSequence: 2)
+    #expect(buffer.take() == 0)
+    #expect(buffer.take() == 1)
+    #expect(buffer.take() == nil)
+  }
+}

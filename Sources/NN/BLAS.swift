@@ -1,0 +1,57 @@
+internal import CBLAS
+
+/// OpenBLAS controls. The training loop owns the BLAS threads: set them once, explicitly, so that
+/// BLAS workers and the data pipeline's decode workers do not oversubscribe the cores.
+public enum BLAS {
+  /// Sets the number of OpenBLAS worker threads (the C function is `openblas_set_num_threads`).
+  ///
+  /// Tandem splits work over `count` threads itself (convolutions split the batch, each thread
+  /// calling a single-threaded GEMM; BatchNorm/ReLU split channels), which scales better for
+  /// these GEMM shapes than OpenBLAS's own threading, so OpenBLAS is kept at one thread and the
+  /// total stays at `count`.
+  public static func setThreads(_ count: Int) {
+    openblas_set_num_threads(1)
+    Parallel.workers.store(min(max(1, count), Workspace.maxWorkers), ordering: .relaxed)
+  }
+
+  /// The number of compute threads set by ``setThreads(_:)``.
+  public static var threads: Int { Parallel.count }
+
+  /// Row-major `C[m×n] = alpha · op(A) · op(B) + beta · C` (the C function is `cblas_sgemm`).
+  /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
+  @inline(__always)
+  static func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+
+  /// Measures `cblas_sgemm` throughput on square `size`×`size` matrices, in GFLOP/s (median of
+  /// `repeats` timed calls after one warm-up). Used as the roofline in benchmarks.
+  /// OpenBLAS runs with ``threads`` threads for this measurement only.
+  public static func measureSgemmGFLOPS(size: Int = 1024, repeats: Int = 5) -> Double {
+    openblas_set_num_threads(Int32(threads))
+    defer { openblas_set_num_threads(1) }
+    let a = Tensor(shape: [size, size])
+    let b = Tensor(shape: [size, size])
+    let c = Tensor(shape: [size, size])
+    for i in 0..<a.count {
+      a.data[i] = Float(i % 7) * 0.1
+      b.data[i] = Float(i % 5) * 0.1
+    }
+    var times: [Double] = []
+    for r in 0...repeats {
+      let t0 = Clock.now()
+      sgemm(
+        transA: false, transB: false, m: size, n: size, k: size, a: a.data, lda: size, b: b.data,
+        ldb: size, beta: 0, c: c.data, ldc: size)
+      if r > 0 { times.append(Clock.now() - t0) }
+    }
+    times.sort()
+    return 2 * Double(size * size * size) / times[times.count / 2] / 1e9
+  }
+}

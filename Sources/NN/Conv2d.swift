@@ -1,0 +1,418 @@
+/// 2-D convolution (cross-correlation, zero padding), PyTorch `nn.Conv2d` semantics.
+///
+/// Implemented as im2col + `cblas_sgemm`. Images are processed in groups of `g` so that each
+/// GEMM has at least ``minimumColumns`` output columns: for large feature maps `g = 1` and the
+/// GEMM writes straight into the output; for small late-stage maps several images are folded into
+/// one wider GEMM (then the `[K, g·OH·OW]` result is scattered back to NCHW). Columns are
+/// recomputed in backward instead of stored, so the only memory besides activations is one
+/// shared workspace.
+///
+/// Shapes: x `[N, C, H, W]` → y `[N, K, OH, OW]`, `OH = (H + 2·padH − kH) / strideH + 1`;
+/// weight `[K, C, kH, kW]`, bias `[K]`.
+public final class Conv2d {
+  /// The `state_dict` prefix (`s1.layer2.0.conv1`).
+  public let name: String
+  /// Input channels C.
+  public let inChannels: Int
+  /// Output channels K.
+  public let outChannels: Int
+  /// Kernel (height, width).
+  public let kernel: (h: Int, w: Int)
+  /// Stride (height, width).
+  public let stride: (h: Int, w: Int)
+  /// Zero padding (height, width).
+  public let padding: (h: Int, w: Int)
+  /// When false, backward skips dx (e.g. the stem, whose input is data).
+  public var computesInputGradient = true
+  /// Smallest GEMM width (N dimension) before images are folded together.
+  public var minimumColumns = 1024
+
+  let weight: ParamRef
+  let bias: ParamRef?
+  let workspace: Workspace
+  /// The output `[N, K, OH, OW]`, reused between steps.
+  public let output = Tensor(shape: [0])
+  /// The input gradient, reused between steps.
+  public let inputGradient = Tensor(shape: [0])
+  private(set) var input: Tensor?
+  private let flipped = Tensor(shape: [0])
+  /// Optional fine-grained timing (im2col, gemm, col2im) for benchmarks.
+  var timer: LayerTimer?
+
+  /// Registers `name.weight` (and `name.bias`) in `store`.
+  init(
+    _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int,
+    outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    bias: Bool = false
+  ) {
+    precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0)
+    precondition(padding.0 >= 0 && padding.1 >= 0)
+    self.name = name
+    self.inChannels = inChannels
+    self.outChannels = outChannels
+    self.kernel = (kernel.0, kernel.1)
+    self.stride = (stride.0, stride.1)
+    self.padding = (padding.0, padding.1)
+    self.workspace = workspace
+    let fanOut = Float(outChannels * kernel.0 * kernel.1)
+    let fanIn = Float(inChannels * kernel.0 * kernel.1)
+    // Kaiming normal (fan_out, ReLU) as torchvision's ResNet; bias like PyTorch's default.
+    weight = store.param(
+      name + ".weight", [outChannels, inChannels, kernel.0, kernel.1],
+      .normal(std: (2 / fanOut).squareRoot()), decay: true)
+    self.bias =
+      bias
+      ? store.param(
+        name + ".bias", [outChannels], .uniform(bound: 1 / fanIn.squareRoot()), decay: false)
+      : nil
+  }
+
+  /// Convenience for square kernels, strides and paddings.
+  convenience init(
+    _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int,
+    outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = false
+  ) {
+    self.init(
+      name, store: store, workspace: workspace, inChannels: inChannels, outChannels: outChannels,
+      kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding), bias: bias)
+  }
+
+  /// Output spatial size for an input of `h`×`w`.
+  public func outputSize(h: Int, w: Int) -> (h: Int, w: Int) {
+    ((h + 2 * padding.h - kernel.h) / stride.h + 1, (w + 2 * padding.w - kernel.w) / stride.w + 1)
+  }
+
+  /// Multiply-accumulates ×2 of one forward pass for an input of `n`×`h`×`w`.
+  public func forwardFLOPs(n: Int, h: Int, w: Int) -> Double {
+    let o = outputSize(h: h, w: w)
+    return 2 * Double(n * o.h * o.w * outChannels * inChannels * kernel.h * kernel.w)
+  }
+
+  private var isPointwise: Bool {
+    kernel == (1, 1) && stride == (1, 1) && padding == (0, 0)
+  }
+
+  private func geometry(_ x: Tensor) -> ConvGeometry {
+    let (oh, ow) = outputSize(h: x.shape[2], w: x.shape[3])
+    return ConvGeometry(
+      c: x.shape[1], h: x.shape[2], w: x.shape[3], kh: kernel.h, kw: kernel.w, sh: stride.h,
+      sw: stride.w, ph: padding.h, pw: padding.w, oh: oh, ow: ow)
+  }
+
+  /// Images per GEMM so that it has at least ``minimumColumns`` columns.
+  private func groupSize(_ n: Int, _ ohw: Int) -> Int {
+    max(1, min(n, (minimumColumns + ohw - 1) / ohw))
+  }
+
+  /// x `[N, C, H, W]` → y `[N, K, OH, OW]`.
+  ///
+  /// The batch is split over the worker threads (``BLAS/setThreads(_:)``); each worker runs
+  /// im2col and a single-threaded GEMM on its own images, which scales better on these
+  /// short-and-wide GEMMs than splitting each GEMM across threads.
+  @discardableResult
+  public func forward(_ x: Tensor) -> Tensor {
+    precondition(x.shape.count == 4 && x.shape[1] == inChannels, "conv input \(x.shape)")
+    input = x
+    let geo = geometry(x)
+    precondition(geo.oh > 0 && geo.ow > 0, "conv input \(x.shape) smaller than kernel")
+    let n = x.shape[0]
+    output.resize([n, outChannels, geo.oh, geo.ow])
+    Parallel.forEachWorker(n) { worker, range in
+      forwardImages(range, x: x, geo: geo, worker: worker)
+    }
+    if let bias {
+      let (b, y, ohw) = (bias.value, output.data, geo.oh * geo.ow)
+      for i in 0..<n {
+        for k in 0..<outChannels {
+          let p = y + (i * outChannels + k) * ohw
+          let v = b[k]
+          for j in 0..<ohw { p[j] += v }
+        }
+      }
+    }
+    return output
+  }
+
+  private func forwardImages(_ range: Range<Int>, x: Tensor, geo: ConvGeometry, worker: Int) {
+    let timer = worker == 0 ? self.timer : nil
+    let (c, h, w, ohw) = (geo.c, geo.h, geo.w, geo.oh * geo.ow)
+    let ckk = c * kernel.h * kernel.w
+    let g = groupSize(range.count, ohw)
+    var n0 = range.lowerBound
+    while n0 < range.upperBound {
+      let gi = min(g, range.upperBound - n0)
+      let cols = gi * ohw
+      let col: UnsafeMutablePointer<Float>
+      if isPointwise && gi == 1 {
+        col = x.data + n0 * c * h * w
+      } else {
+        col = workspace.buffer(0, count: ckk * cols, worker: worker)
+        timer.time("conv.im2col") {
+          geo.im2col(images: gi, x.data + n0 * c * h * w, col: col, ld: cols)
+        }
+      }
+      let y = output.data + n0 * outChannels * ohw
+      let dst = gi == 1 ? y : workspace.buffer(1, count: outChannels * cols, worker: worker)
+      timer.time("conv.gemm") {
+        BLAS.sgemm(
+          transA: false, transB: false, m: outChannels, n: cols, k: ckk, a: weight.value, lda: ckk,
+          b: col, ldb: cols, beta: 0, c: dst, ldc: cols)
+      }
+      if gi > 1 {
+        timer.time("conv.copy") {
+          Self.scatter(dst, images: gi, channels: outChannels, plane: ohw, into: y)
+        }
+      }
+      n0 += gi
+    }
+  }
+
+  /// `[K, g·P]` (image-major columns) → NCHW `[g, K, P]`.
+  private static func scatter(
+    _ src: UnsafeMutablePointer<Float>, images g: Int, channels k: Int, plane p: Int,
+    into dst: UnsafeMutablePointer<Float>
+  ) {
+    for ch in 0..<k {
+      for i in 0..<g { (dst + (i * k + ch) * p).update(from: src + ch * g * p + i * p, count: p) }
+    }
+  }
+
+  /// NCHW `[g, K, P]` → `[K, g·P]`.
+  private static func gather(
+    _ src: UnsafeMutablePointer<Float>, images g: Int, channels k: Int, plane p: Int,
+    into dst: UnsafeMutablePointer<Float>
+  ) {
+    for ch in 0..<k {
+      for i in 0..<g { (dst + ch * g * p + i * p).update(from: src + (i * k + ch) * p, count: p) }
+    }
+  }
+
+  /// dy `[N, K, OH, OW]` → dx `[N, C, H, W]`; accumulates dW, db.
+  ///
+  /// dW = dy·colᵀ (per worker into a private buffer, then summed). For stride 1 the input
+  /// gradient is itself a convolution of dy with the flipped, transposed kernel, so it is
+  /// computed as im2col(dy) + GEMM (copies only); other strides use GEMM + col2im (scatter-add).
+  @discardableResult
+  public func backward(_ dy: Tensor) -> Tensor {
+    guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+    let geo = geometry(x)
+    let n = x.shape[0]
+    precondition(dy.shape == [n, outChannels, geo.oh, geo.ow], "conv dy \(dy.shape)")
+    let ohw = geo.oh * geo.ow
+    let ckk = geo.c * kernel.h * kernel.w
+    if let bias {
+      let db = bias.grad
+      for i in 0..<n {
+        for k in 0..<outChannels {
+          let p = dy.data + (i * outChannels + k) * ohw
+          var s: Float = 0
+          for j in 0..<ohw { s += p[j] }
+          db[k] += s
+        }
+      }
+    }
+    let transposed = ConvGeometry(
+      c: outChannels, h: geo.oh, w: geo.ow, kh: kernel.h, kw: kernel.w, sh: 1, sw: 1,
+      ph: kernel.h - 1 - padding.h, pw: kernel.w - 1 - padding.w, oh: geo.h, ow: geo.w)
+    let useTransposed =
+      computesInputGradient && !isPointwise && stride == (1, 1) && transposed.ph >= 0
+      && transposed.pw >= 0
+    if useTransposed {
+      // W'[c][k][a][b] = W[k][c][kh−1−a][kw−1−b]
+      flipped.resize([ckk * outChannels])
+      let (c, kh, kw, wt, f) = (geo.c, kernel.h, kernel.w, weight.value, flipped.data)
+      for k in 0..<outChannels {
+        for ci in 0..<c {
+          for a in 0..<kh {
+            for b in 0..<kw {
+              f[((ci * outChannels + k) * kh + a) * kw + b] =
+                wt[((k * c + ci) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)]
+            }
+          }
+        }
+      }
+    }
+    if computesInputGradient {
+      inputGradient.resize(x.shape)
+      if !useTransposed { inputGradient.zero() }
+    }
+    let workers = min(Parallel.count, n)
+    Parallel.forEachWorker(n) { worker, range in
+      let dW =
+        worker == 0 ? weight.grad : workspace.buffer(3, count: outChannels * ckk, worker: worker)
+      if worker > 0 { dW.update(repeating: 0, count: outChannels * ckk) }
+      backwardImages(
+        range, x: x, dy: dy, geo: geo, transposed: useTransposed ? transposed : nil, dW: dW,
+        worker: worker)
+    }
+    for worker in 1..<max(workers, 1) {
+      let p = workspace.buffer(3, count: outChannels * ckk, worker: worker)
+      let g = weight.grad
+      for i in 0..<(outChannels * ckk) { g[i] += p[i] }
+    }
+    return inputGradient
+  }
+
+  private func backwardImages(
+    _ range: Range<Int>, x: Tensor, dy: Tensor, geo: ConvGeometry, transposed: ConvGeometry?,
+    dW: UnsafeMutablePointer<Float>, worker: Int
+  ) {
+    let timer = worker == 0 ? self.timer : nil
+    let (c, h, w, ohw, hw) = (geo.c, geo.h, geo.w, geo.oh * geo.ow, geo.h * geo.w)
+    let ckk = c * kernel.h * kernel.w
+    let kkk = outChannels * kernel.h * kernel.w
+    let g = groupSize(range.count, ohw)
+    var n0 = range.lowerBound
+    while n0 < range.upperBound {
+      let gi = min(g, range.upperBound - n0)
+      let cols = gi * ohw
+      // dy for this group as [K, cols].
+      let dyg: UnsafeMutablePointer<Float>
+      if gi == 1 {
+        dyg = dy.data + n0 * outChannels * ohw
+      } else {
+        dyg = workspace.buffer(1, count: outChannels * cols, worker: worker)
+        timer.time("conv.copy") {
+          Self.gather(
+            dy.data + n0 * outChannels * ohw, images: gi, channels: outChannels, plane: ohw,
+            into: dyg)
+        }
+      }
+      let pointwise = isPointwise && gi == 1
+      let col: UnsafeMutablePointer<Float>
+      if pointwise {
+        col = x.data + n0 * c * hw
+      } else {
+        col = workspace.buffer(
+          0, count: max(ckk * cols, transposed != nil ? kkk * gi * hw : 0), worker: worker)
+        timer.time("conv.im2col") {
+          geo.im2col(images: gi, x.data + n0 * c * hw, col: col, ld: cols)
+        }
+      }
+      // dW[K, CKK] += dy[K, cols] · colᵀ
+      timer.time("conv.gemm") {
+        BLAS.sgemm(
+          transA: false, transB: true, m: outChannels, n: ckk, k: cols, a: dyg, lda: cols, b: col,
+          ldb: cols, beta: 1, c: dW, ldc: ckk)
+      }
+      if computesInputGradient {
+        let dx = inputGradient.data + n0 * c * hw
+        if let transposed {
+          // dx[C, g·HW] = W'[C, K·kh·kw] · im2col(dy)
+          let dcols = gi * hw
+          timer.time("conv.im2col") {
+            transposed.im2col(images: gi, dy.data + n0 * outChannels * ohw, col: col, ld: dcols)
+          }
+          let dst = gi == 1 ? dx : workspace.buffer(2, count: c * dcols, worker: worker)
+          timer.time("conv.gemm") {
+            BLAS.sgemm(
+              transA: false, transB: false, m: c, n: dcols, k: kkk, a: flipped.data, lda: kkk,
+              b: col, ldb: dcols, beta: 0, c: dst, ldc: dcols)
+          }
+          if gi > 1 {
+            timer.time("conv.copy") {
+              Self.scatter(dst, images: gi, channels: c, plane: hw, into: dx)
+            }
+          }
+        } else if pointwise {
+          timer.time("conv.gemm") {
+            BLAS.sgemm(
+              transA: true, transB: false, m: ckk, n: cols, k: outChannels, a: weight.value,
+              lda: ckk, b: dyg, ldb: cols, beta: 0, c: dx, ldc: cols)
+          }
+        } else {
+          // dcol[CKK, cols] = Wᵀ · dy, then scattered back (col2im) into dx.
+          timer.time("conv.gemm") {
+            BLAS.sgemm(
+              transA: true, transB: false, m: ckk, n: cols, k: outChannels, a: weight.value,
+              lda: ckk, b: dyg, ldb: cols, beta: 0, c: col, ldc: cols)
+          }
+          timer.time("conv.col2im") { geo.col2im(images: gi, col: col, ld: cols, dx: dx) }
+        }
+      }
+      n0 += gi
+    }
+  }
+}
+
+/// Sizes of one convolution; im2col/col2im for a group of images.
+struct ConvGeometry {
+  let c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
+
+  /// Valid outputs `[start, end)` along one axis for kernel offset `k` (those reading inside).
+  @inline(__always)
+  static func validRange(k: Int, pad: Int, stride s: Int, size: Int, out: Int) -> (Int, Int) {
+    // Need 0 <= o·s − pad + k <= size − 1.
+    let lo = pad - k
+    let start = min(lo <= 0 ? 0 : (lo + s - 1) / s, out)
+    let hi = size - 1 + pad - k
+    let end = hi < 0 ? 0 : min(out, hi / s + 1)
+    return (start, max(end, start))
+  }
+
+  /// `images` images x `[g, C, H, W]` → columns `[C·kh·kw, g·OH·OW]` with row stride `ld`
+  /// (image i occupies columns `i·OH·OW ..< (i+1)·OH·OW`). Parallel over (image, channel).
+  func im2col(
+    images: Int, _ x: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, ld: Int
+  ) {
+    let ohw = oh * ow
+    do {
+      for item in 0..<(images * c) {
+        let (i, ci) = (item / c, item % c)
+        let xi = x + i * c * h * w
+        let base = col + i * ohw
+        for ki in 0..<kh {
+          let (ohStart, ohEnd) = Self.validRange(k: ki, pad: ph, stride: sh, size: h, out: oh)
+          for kj in 0..<kw {
+            let row = base + ((ci * kh + ki) * kw + kj) * ld
+            let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
+            if ohStart > 0 { row.update(repeating: 0, count: ohStart * ow) }
+            if ohEnd < oh { (row + ohEnd * ow).update(repeating: 0, count: (oh - ohEnd) * ow) }
+            for o in ohStart..<ohEnd {
+              let d = row + o * ow
+              let src = xi + (ci * h + o * sh - ph + ki) * w - pw + kj
+              if owStart > 0 { d.update(repeating: 0, count: owStart) }
+              if owEnd < ow { (d + owEnd).update(repeating: 0, count: ow - owEnd) }
+              if sw == 1 {
+                (d + owStart).update(from: src + owStart, count: owEnd - owStart)
+              } else {
+                for q in owStart..<owEnd { d[q] = src[q * sw] }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Columns `[C·kh·kw, g·OH·OW]` (row stride `ld`) accumulated into dx `[g, C, H, W]`.
+  /// Parallel over (image, channel): each item writes one channel plane.
+  func col2im(
+    images: Int, col: UnsafeMutablePointer<Float>, ld: Int, dx: UnsafeMutablePointer<Float>
+  ) {
+    let ohw = oh * ow
+    do {
+      for item in 0..<(images * c) {
+        let (i, ci) = (item / c, item % c)
+        let dxi = dx + i * c * h * w
+        let base = col + i * ohw
+        for ki in 0..<kh {
+          let (ohStart, ohEnd) = Self.validRange(k: ki, pad: ph, stride: sh, size: h, out: oh)
+          for kj in 0..<kw {
+            let row = base + ((ci * kh + ki) * kw + kj) * ld
+            let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
+            for o in ohStart..<ohEnd {
+              let s = row + o * ow
+              let d = dxi + (ci * h + o * sh - ph + ki) * w - pw + kj
+              if sw == 1 {
+                for q in owStart..<owEnd { d[q] += s[q] }
+              } else {
+                for q in owStart..<owEnd { d[q * sw] += s[q] }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,216 @@
+/// Vectorized inner loops (SIMD8, i.e. one AVX register) for the memory-bound layers. Float
+/// reductions are not auto-vectorized (the compiler keeps the sequential rounding order), so
+/// the sums here use explicit vector accumulators.
+enum Kernels {
+  typealias V = SIMD8<Float>
+
+  @inline(__always)
+  static func load(_ p: UnsafePointer<Float>, _ i: Int) -> V {
+    UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+  }
+
+  @inline(__always)
+  static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+  }
+
+  /// Σ p[i].
+  static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var a = V.zero
+    var b = V.zero
+    var i = 0
+    while i + 16 <= n {
+      a += load(p, i)
+      b += load(p, i + 8)
+      i += 16
+    }
+    var s = (a + b).sum()
+    while i < n {
+      s += p[i]
+      i += 1
+    }
+    return s
+  }
+
+  /// Σ (p[i] − m)².
+  static func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
+    var a = V.zero
+    var b = V.zero
+    let mv = V(repeating: m)
+    var i = 0
+    while i + 16 <= n {
+      let d0 = load(p, i) - mv
+      let d1 = load(p, i + 8) - mv
+      a += d0 * d0
+      b += d1 * d1
+      i += 16
+    }
+    var s = (a + b).sum()
+    while i < n {
+      s += (p[i] - m) * (p[i] - m)
+      i += 1
+    }
+    return s
+  }
+
+  /// y = x·k + s (+ r), then max(·, 0) when `relu`.
+  static func affine(
+    _ x: UnsafePointer<Float>, adding r: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+    _ n: Int, scale k: Float, shift s: Float, relu: Bool
+  ) {
+    let (kv, sv) = (V(repeating: k), V(repeating: s))
+    var i = 0
+    switch (r, relu) {
+    case (let r?, true):
+      while i + 8 <= n {
+        store(pointwiseMax(load(x, i) * kv + sv + load(r, i), .zero), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = max(x[i] * k + s + r[i], 0)
+        i += 1
+      }
+    case (let r?, false):
+      while i + 8 <= n {
+        store(load(x, i) * kv + sv + load(r, i), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = x[i] * k + s + r[i]
+        i += 1
+      }
+    case (nil, true):
+      while i + 8 <= n {
+        store(pointwiseMax(load(x, i) * kv + sv, .zero), y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = max(x[i] * k + s, 0)
+        i += 1
+      }
+    case (nil, false):
+      while i + 8 <= n {
+        store(load(x, i) * kv + sv, y, i)
+        i += 8
+      }
+      while i < n {
+        y[i] = x[i] * k + s
+        i += 1
+      }
+    }
+  }
+
+  /// With g = (mask > 0 ? d : 0) (or d without mask) and x̂ = (x − μ)·istd: returns (Σg, Σg·x̂),
+  /// writing g to `store` when given.
+  static func batchNormSums(
+    _ d: UnsafePointer<Float>, mask: UnsafePointer<Float>?, store out: UnsafeMutablePointer<Float>?,
+    x: UnsafePointer<Float>, _ n: Int, mean mu: Float, invStd istd: Float
+  ) -> (Float, Float) {
+    let (mv, kv) = (V(repeating: mu), V(repeating: istd))
+    var a = V.zero
+    var b = V.zero
+    var i = 0
+    while i + 8 <= n {
+      var g = load(d, i)
+      if let mask { g = g.replacing(with: 0, where: load(mask, i) .<= 0) }
+      if let out { store(g, out, i) }
+      a += g
+      b += g * ((load(x, i) - mv) * kv)
+      i += 8
+    }
+    var s = a.sum()
+    var t = b.sum()
+    while i < n {
+      var g = d[i]
+      if let mask, mask[i] <= 0 { g = 0 }
+      out?[i] = g
+      s += g
+      t += g * ((x[i] - mu) * istd)
+      i += 1
+    }
+    return (s, t)
+  }
+
+  /// dx = k·(g − a − x̂·c) with g = (mask > 0 ? d : 0) (or d) and x̂ = (x − μ)·istd.
+  static func batchNormBackward(
+    _ d: UnsafePointer<Float>, mask: UnsafePointer<Float>?, x: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, _ n: Int, mean mu: Float, invStd istd: Float, k: Float,
+    a: Float, c: Float
+  ) {
+    let (mv, iv, kv, av, cv) = (
+      V(repeating: mu), V(repeating: istd), V(repeating: k), V(repeating: a), V(repeating: c)
+    )
+    var i = 0
+    while i + 8 <= n {
+      var g = load(d, i)
+      if let mask { g = g.replacing(with: 0, where: load(mask, i) .<= 0) }
+      store(kv * (g - av - (load(x, i) - mv) * iv * cv), dx, i)
+      i += 8
+    }
+    while i < n {
+      var g = d[i]
+      if let mask, mask[i] <= 0 { g = 0 }
+      dx[i] = k * (g - a - (x[i] - mu) * istd * c)
+      i += 1
+    }
+  }
+
+  /// y = max(x, 0) (or max(x + z, 0) when `z` is given).
+  static func relu(
+    _ x: UnsafePointer<Float>, adding z: UnsafePointer<Float>? = nil,
+    _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>
+  ) {
+    var i = range.lowerBound
+    if let z {
+      while i + 8 <= range.upperBound {
+        store(pointwiseMax(load(x, i) + load(z, i), .zero), y, i)
+        i += 8
+      }
+      while i < range.upperBound {
+        y[i] = max(x[i] + z[i], 0)
+        i += 1
+      }
+    } else {
+      while i + 8 <= range.upperBound {
+        store(pointwiseMax(load(x, i), .zero), y, i)
+        i += 8
+      }
+      while i < range.upperBound {
+        y[i] = max(x[i], 0)
+        i += 1
+      }
+    }
+  }
+
+  /// dx = y > 0 ? d : 0.
+  static func reluBackward(
+    _ y: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    _ range: Range<Int>
+  ) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+      store(load(d, i).replacing(with: 0, where: load(y, i) .<= 0), dx, i)
+      i += 8
+    }
+    while i < range.upperBound {
+      dx[i] = y[i] > 0 ? d[i] : 0
+      i += 1
+    }
+  }
+
+  /// c = a + b.
+  static func add(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    _ range: Range<Int>
+  ) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+      store(load(a, i) + load(b, i), c, i)
+      i += 8
+    }
+    while i < range.upperBound {
+      c[i] = a[i] + b[i]
+      i += 1
+    }
+  }
+}

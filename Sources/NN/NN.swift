@@ -1,2 +1,0 @@
-// The NN module; see Docs/ARCHITECTURE.md.
-public enum NNModule {}

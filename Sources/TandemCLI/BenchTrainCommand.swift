@@ -1,0 +1,138 @@
+import CommandLineKit
+import Foundation
+import NN
+import TandemBase
+
+/// `tandem bench train`: times full training steps of tandem-small (both encoders forward,
+/// InfoNCE, backward, AdamW) and measures `cblas_sgemm` in the same run as the roofline.
+enum BenchTrainCommand {
+  static let spec = CommandSpec(
+    name: "train",
+    abstract: "Time training steps of tandem-small (pairs/s, conv GFLOP/s vs sgemm roofline).",
+    options: [
+      .value(
+        "threads", valueName: "list", help: "Comma-separated BLAS thread counts.", default: "1,2"),
+      .value("batch", valueName: "n", help: "Pairs per step.", default: "32"),
+      .value("size", valueName: "px", help: "Window height and width.", default: "128"),
+      .value("steps", valueName: "n", help: "Timed steps per thread count.", default: "5"),
+      .value("warmup", valueName: "n", help: "Untimed steps first.", default: "1"),
+      .value("model", valueName: "name", help: "small or tiny.", default: "small"),
+      .value(
+        "conv-columns", valueName: "n", help: "Minimum GEMM width before images are folded.",
+        default: "1024"),
+      .flag("profile-convs", help: "Also time each convolution separately."),
+      .flag("json", help: "Print one JSON object per thread count."),
+    ],
+    run: { args in
+      let threadList = (args.string("threads") ?? "1,2").split(separator: ",").compactMap {
+        Int($0.trimmingCharacters(in: .whitespaces))
+      }
+      guard !threadList.isEmpty, threadList.allSatisfy({ $0 > 0 }) else {
+        throw args.usageError("--threads must be a list of positive integers")
+      }
+      let batch = try args.value("batch", default: 32)
+      let size = try args.value("size", default: 128)
+      let steps = try args.value("steps", default: 5)
+      let warmup = try args.value("warmup", default: 1)
+      guard batch > 1, size >= 16, steps > 0, warmup >= 0 else {
+        throw args.usageError("need --batch > 1, --size >= 16, --steps > 0")
+      }
+      let config: DualEncoderConfig
+      switch args.string("model") ?? "small" {
+      case "small": config = .small()
+      case "tiny": config = .tiny()
+      default: throw args.usageError("--model must be small or tiny")
+      }
+      let columns = try args.value("conv-columns", default: 1024)
+      for threads in threadList {
+        let r = run(
+          config: config, threads: threads, batch: batch, size: size, steps: steps, warmup: warmup,
+          columns: columns)
+        if args.flag("profile-convs") {
+          let model = DualEncoder(config: config, seed: 1)
+          model.convolutionColumns = columns
+          let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
+          let x2 = Tensor(shape: [batch, config.s2.inChannels, size, size])
+          for i in 0..<x1.count { x1[i] = Float(i % 17) * 0.1 - 0.8 }
+          for i in 0..<x2.count { x2[i] = Float(i % 19) * 0.1 - 0.9 }
+          model.trainStep(s1: x1, s2: x2)
+          for p in model.profileConvolutions() {
+            let line: [String: Any] = [
+              "conv": p.name, "shape": p.shape, "threads": threads,
+              "forward_ms": p.forwardSeconds * 1000, "backward_ms": p.backwardSeconds * 1000,
+              "forward_gflops": p.forwardFLOPs / p.forwardSeconds / 1e9,
+              "backward_gflops": p.backwardFLOPs / p.backwardSeconds / 1e9,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+          }
+        }
+        if args.flag("json") {
+          let data = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
+          print(String(decoding: data, as: UTF8.self))
+        } else {
+          print("threads \(threads): \(r)")
+        }
+      }
+      return ExitCode.success
+    })
+
+  static func run(
+    config: DualEncoderConfig, threads: Int, batch: Int, size: Int, steps: Int, warmup: Int,
+    columns: Int
+  ) -> [String: Any] {
+    BLAS.setThreads(threads)
+    let sgemmBefore = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
+    let model = DualEncoder(config: config, seed: 1)
+    model.convolutionColumns = columns
+    let opt = AdamW(store: model.store, learningRate: 1e-3, weightDecay: 0.05)
+    var rng = SeededGenerator(seed: 7)
+    let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
+    let x2 = Tensor(shape: [batch, config.s2.inChannels, size, size])
+    for i in 0..<x1.count { x1[i] = Float(rng.nextGaussian()) }
+    for i in 0..<x2.count { x2[i] = Float(rng.nextGaussian()) }
+    for _ in 0..<warmup {
+      model.trainStep(s1: x1, s2: x2)
+      opt.step()
+    }
+    var times: [Double] = []
+    for _ in 0..<steps {
+      let t0 = Clock.now()
+      model.trainStep(s1: x1, s2: x2)
+      opt.step()
+      times.append(Clock.now() - t0)
+    }
+    // One more step with per-layer timing (adds a clock read per layer call).
+    let timer = LayerTimer()
+    let t0 = Clock.now()
+    model.trainStep(s1: x1, s2: x2, timer: timer)
+    timer.time("optimizer") { opt.step() }
+    let timedTotal = Clock.now() - t0
+    let sgemmAfter = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
+    times.sort()
+    let median = times[times.count / 2]
+    let convForward = model.convolutionFLOPs(n: batch, h: size, w: size)
+    // Backward = dW (same FLOPs as forward) + dx (same, except for the stems which skip dx).
+    let stemForward =
+      2.0 * Double(batch * (size / 2) * (size / 2) * config.s1.stemWidth * 9)
+      * Double(config.s1.inChannels + config.s2.inChannels)
+    let convTrain = 3 * convForward - stemForward
+    let convSeconds = timer.seconds["conv"] ?? 0
+    let sgemm = (sgemmBefore + sgemmAfter) / 2
+    var breakdown: [String: Double] = [:]
+    for (k, v) in timer.seconds { breakdown[k] = (v * 1000).rounded() / 1000 }
+    let topLevel = timer.seconds.filter { !$0.key.contains(".") }.values.reduce(0, +)
+    breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
+    return [
+      "threads": threads, "conv_columns": columns, "batch": batch, "size": size, "steps": steps,
+      "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
+      "step_seconds_all": times,
+      "model_gflop_per_step": convTrain / 1e9,
+      "model_gflops": convTrain / median / 1e9,
+      "conv_seconds": convSeconds, "conv_gflops": convTrain / max(convSeconds, 1e-9) / 1e9,
+      "sgemm_gflops": sgemm, "sgemm_gflops_before": sgemmBefore, "sgemm_gflops_after": sgemmAfter,
+      "conv_fraction_of_sgemm": convTrain / max(convSeconds, 1e-9) / 1e9 / sgemm,
+      "breakdown_seconds": breakdown,
+    ]
+  }
+}
