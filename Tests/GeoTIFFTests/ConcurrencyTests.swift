@@ -1,7 +1,7 @@
 import Dispatch
-import Synchronization
 import GeoTIFF
 import RangeIO
+import Synchronization
 import TandemBase
 import Testing
 
@@ -15,7 +15,10 @@ struct ConcurrencyTests {
       let size = 1024 >> overview
       let x = Int(rng.next() % UInt64(size + 64)) - 32
       let y = Int(rng.next() % UInt64(size + 64)) - 32
-      return (PixelWindow(x: x, y: y, width: 1 + Int(rng.next() % 300), height: 1 + Int(rng.next() % 300)), overview)
+      return (
+        PixelWindow(
+          x: x, y: y, width: 1 + Int(rng.next() % 300), height: 1 + Int(rng.next() % 300)), overview
+      )
     }
   }
 
