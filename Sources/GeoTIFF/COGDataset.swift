@@ -244,10 +244,8 @@ public final class COGDataset: Sendable {
     let samplesInBlock = image.interleave == .pixel ? image.samplesPerPixel : 1
     let rowBytes = (image.blockWidth * samplesInBlock * image.bitsPerSample + 7) / 8
     let es = image.sampleType.size
-    // Decoded block buffer, reused for every block of the window.
-    let scratch = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: max(rowBytes * image.blockHeight, 1), alignment: 16)
-    defer { scratch.deallocate() }
+    // Decoded block buffer, owned by the (thread-confined) decoder and reused.
+    let scratch = decoder.scratchBuffer(max(rowBytes * image.blockHeight, 1))
     for (k, block) in plan.blocks.enumerated() {
       guard block.range != nil else { continue }
       let bytes = fetched.data[k]

@@ -81,6 +81,20 @@ public final class TileDecoder: @unchecked Sendable {
   }
 
   private var handles: [Key: Handle] = [:]
+  /// Decoded-block buffer reused across calls (avoids a fresh allocation and page faults per
+  /// window); grows to the largest block seen.
+  private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+  deinit { scratch.deallocate() }
+
+  /// A buffer of at least `count` bytes, valid until the next call.
+  func scratchBuffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
+    if scratch.count < count {
+      scratch.deallocate()
+      scratch = .allocate(byteCount: count, alignment: 64)
+    }
+    return UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+  }
   private var clock = 0
   /// Most handles kept open.
   public let maxHandles: Int
