@@ -11,5 +11,6 @@ enum Tandem {
       ReadCommand.spec,
       FixturesCommand.spec,
       BenchCommand.spec,
+      CatalogCommand.spec,
     ])
 }
