@@ -24,6 +24,7 @@ let package = Package(
     .target(name: "TandemBase"),
     .target(name: "CommandLineKit"),
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
+    .target(name: "TileCache", dependencies: ["RangeIO", "TandemBase"]),
     .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
@@ -35,12 +36,14 @@ let package = Package(
     .executableTarget(
       name: "TandemCLI",
       dependencies: [
-        "TandemBase", "CommandLineKit", "RangeIO", "GeoTIFF", "STAC", "Pairing", "NN", "Fixtures",
+        "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
+        "Fixtures",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
     .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
-    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TandemBase"]),
+    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TileCache", "TandemBase"]),
+    .testTarget(name: "TileCacheTests", dependencies: ["TileCache", "RangeIO", "TandemBase"]),
     .testTarget(
       name: "GeoTIFFTests", dependencies: ["GeoTIFF", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
@@ -55,7 +58,8 @@ let package = Package(
       name: "FixturesTests",
       dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
       exclude: ["Schemas"]),
-    .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
+    .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
+    .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -12,5 +12,6 @@ enum Tandem {
       FixturesCommand.spec,
       BenchCommand.spec,
       CatalogCommand.spec,
+      CacheCommand.spec,
     ])
 }
