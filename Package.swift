@@ -29,7 +29,8 @@ let package = Package(
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
-    .target(name: "Pipeline", dependencies: ["TandemBase"]),
+    .target(
+      name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -51,7 +52,11 @@ let package = Package(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TandemBase"]),
+    .testTarget(
+      name: "PipelineTests",
+      dependencies: [
+        "Pipeline", "GeoTIFF", "Pairing", "RangeIO", "STAC", "TandemBase", "TandemTestSupport",
+      ]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(

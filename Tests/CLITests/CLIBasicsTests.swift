@@ -15,7 +15,8 @@ import Testing
   }
 
   @Test(arguments: [
-    ["frobnicate"], ["read"], ["info", "--no-such-flag", "x"], ["read", "x.tif", "--window", "a,b"],
+    ["frobnicate"], ["read"], ["info", "--no-such-flag", "x"],
+    ["read", "x.tif", "--window", "a,b"],
   ])
   func usageErrorsExit64WithUsageOnStderr(arguments: [String]) throws {
     let r = try TandemCLI.run(arguments)
