@@ -38,6 +38,7 @@ let package = Package(
       name: "TandemCLI",
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
+        "Pipeline",
         "Fixtures",
       ]),
 

@@ -69,6 +69,8 @@ public final class PairLoader: SampleLoader, Sendable {
   private let datasets = Mutex<[String: Task<COGDataset, any Error>]>([:])
   private let decoders: [TileDecoder]
   private let maxOpenDatasets: Int
+  /// Recently fetched compressed tiles, shared by all assets (nearby windows reuse tiles).
+  public let memoryCache: MemoryCache?
 
   /// One fetched asset, ready to decode.
   public struct FetchedAsset: Sendable {
@@ -93,7 +95,7 @@ public final class PairLoader: SampleLoader, Sendable {
   public init(
     dataset: PairDataset, windowSize: Int, normalization: Normalization,
     filter: WindowFilter = WindowFilter(), sourceOptions: SourceOptions, workers: Int,
-    maxOpenDatasets: Int = 4096
+    maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 512 << 20
   ) {
     let s1 = dataset.regions.first?.s1.count ?? 2
     let s2 = dataset.regions.first?.s2.count ?? 4
@@ -104,6 +106,7 @@ public final class PairLoader: SampleLoader, Sendable {
     self.sourceOptions = sourceOptions
     self.decoders = (0..<max(1, workers)).map { _ in TileDecoder() }
     self.maxOpenDatasets = maxOpenDatasets
+    self.memoryCache = memoryCacheBytes > 0 ? MemoryCache(capacity: memoryCacheBytes) : nil
   }
 
   /// The parsed COG behind `href` (opened once; concurrent callers share the same open).
@@ -112,8 +115,10 @@ public final class PairLoader: SampleLoader, Sendable {
       if let t = open[reader.href] { return t }
       if open.count >= maxOpenDatasets { open.removeAll(keepingCapacity: true) }
       let options = sourceOptions
+      let cache = memoryCache
       let t = Task<COGDataset, any Error> {
-        let source = try ByteSources.open(reader.href, options: options)
+        var source = try ByteSources.open(reader.href, options: options)
+        if let cache { source = MemoryCachedSource(source, cache: cache) }
         return try await COGDataset.open(source, headerSize: reader.headerSize)
       }
       open[reader.href] = t
