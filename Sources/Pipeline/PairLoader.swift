@@ -2,6 +2,7 @@ import Foundation
 import GeoTIFF
 import RangeIO
 import Synchronization
+import TandemBase
 
 /// Per-channel standardization applied after unit conversion: `(x - mean) / std`.
 public struct Normalization: Sendable, Codable, Equatable {
@@ -71,16 +72,33 @@ public final class PairLoader: SampleLoader, Sendable {
   private let maxOpenDatasets: Int
   /// Recently fetched compressed tiles, shared by all assets (nearby windows reuse tiles).
   public let memoryCache: MemoryCache?
+  /// Recently decoded tiles as Float32 (nodata as NaN): a window is assembled from them, so a
+  /// tile is decoded once however many windows touch it while it stays in the cache.
+  public let tileCache: LRUCache<TileKey, [Float]>
 
-  /// One fetched asset, ready to decode.
+  /// One fetched asset, ready to decode: decoded tiles already cached, plus the compressed
+  /// bytes of the missing tiles (one plan over their tile-aligned bounding box).
   public struct FetchedAsset: Sendable {
     let dataset: COGDataset
-    let plan: WindowPlan
-    let blocks: FetchedBlocks
     let reader: AssetReader
-    /// Top-left of the read window in asset pixels.
+    /// The read window in asset pixels (may extend past the image).
     let u0: Int
     let v0: Int
+    let width: Int
+    let height: Int
+    let tileWidth: Int
+    let tileHeight: Int
+    /// Decoded tiles (row-major floats of the tile's in-image part) found in the cache.
+    let hits: [TileKey: [Float]]
+    let missingPlan: WindowPlan?
+    let missingBlocks: FetchedBlocks?
+  }
+
+  /// A decoded tile: object, tile column and row (full-resolution image, first band).
+  public struct TileKey: Hashable, Sendable {
+    var href: String
+    var column: Int
+    var row: Int
   }
 
   /// Everything one sample needs: S1 assets, S2 assets, and the cloud mask.
@@ -95,7 +113,8 @@ public final class PairLoader: SampleLoader, Sendable {
   public init(
     dataset: PairDataset, windowSize: Int, normalization: Normalization,
     filter: WindowFilter = WindowFilter(), sourceOptions: SourceOptions, workers: Int,
-    maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 512 << 20
+    maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 256 << 20,
+    decodedCacheBytes: Int = 1 << 30
   ) {
     let s1 = dataset.regions.first?.s1.count ?? 2
     let s2 = dataset.regions.first?.s2.count ?? 4
@@ -107,6 +126,7 @@ public final class PairLoader: SampleLoader, Sendable {
     self.decoders = (0..<max(1, workers)).map { _ in TileDecoder() }
     self.maxOpenDatasets = maxOpenDatasets
     self.memoryCache = memoryCacheBytes > 0 ? MemoryCache(capacity: memoryCacheBytes) : nil
+    self.tileCache = LRUCache(capacity: decodedCacheBytes)
   }
 
   /// The parsed COG behind `href` (opened once; concurrent callers share the same open).
@@ -150,11 +170,45 @@ public final class PairLoader: SampleLoader, Sendable {
       width = Int(max(ua, ub).rounded(.down)) - u0 + 2
       height = Int(max(va, vb).rounded(.down)) - v0 + 2
     }
-    let window = GeoTIFF.PixelWindow(x: u0, y: v0, width: width, height: height)
-    let plan = try await dataset.plan(window: window, bands: [0])
-    let blocks = try await dataset.fetch(plan)
+    let image = try dataset.image(overview: 0)
+    let tw = image.blockWidth
+    let th = image.blockHeight
+    // Tiles of the image the window touches.
+    let c0 = max(0, floorDiv(u0, tw))
+    let c1 = min(image.blocksAcross - 1, floorDiv(u0 + width - 1, tw))
+    let r0 = max(0, floorDiv(v0, th))
+    let r1 = min(image.blocksDown - 1, floorDiv(v0 + height - 1, th))
+    var hits: [TileKey: [Float]] = [:]
+    var missing: (c0: Int, c1: Int, r0: Int, r1: Int)?
+    if c0 <= c1 && r0 <= r1 {
+      for r in r0...r1 {
+        for c in c0...c1 {
+          let key = TileKey(href: reader.href, column: c, row: r)
+          if let tile = tileCache.get(key) {
+            hits[key] = tile
+          } else if let m = missing {
+            missing = (min(m.c0, c), max(m.c1, c), min(m.r0, r), max(m.r1, r))
+          } else {
+            missing = (c, c, r, r)
+          }
+        }
+      }
+    }
+    var plan: WindowPlan?
+    var blocks: FetchedBlocks?
+    if let m = missing {
+      let x = m.c0 * tw
+      let y = m.r0 * th
+      let window = GeoTIFF.PixelWindow(
+        x: x, y: y, width: min((m.c1 + 1) * tw, image.width) - x,
+        height: min((m.r1 + 1) * th, image.height) - y)
+      let p = try await dataset.plan(window: window, bands: [0])
+      plan = p
+      blocks = try await dataset.fetch(p)
+    }
     return FetchedAsset(
-      dataset: dataset, plan: plan, blocks: blocks, reader: reader, u0: u0, v0: v0)
+      dataset: dataset, reader: reader, u0: u0, v0: v0, width: width, height: height,
+      tileWidth: tw, tileHeight: th, hits: hits, missingPlan: plan, missingBlocks: blocks)
   }
 
   public func fetch(_ sample: WindowSample) async throws -> Fetched {
@@ -238,16 +292,67 @@ public final class PairLoader: SampleLoader, Sendable {
     return .accepted
   }
 
+  /// The asset window's values (row-major `width × height`, NaN for nodata and outside the
+  /// image), assembled from cached tiles and newly decoded ones (which are cached).
+  func windowValues(_ asset: FetchedAsset, decoder: TileDecoder) throws -> [Float] {
+    var tiles = asset.hits
+    let tw = asset.tileWidth
+    let th = asset.tileHeight
+    if let plan = asset.missingPlan, let blocks = asset.missingBlocks {
+      let raster = try asset.dataset.decode(plan, blocks, using: decoder)
+      let values = RasterFloats.convert(raster, nodata: asset.dataset.nodata)
+      let w = plan.window
+      // Split the decoded box into tiles and cache them.
+      var ty = w.y
+      while ty < w.y + w.height {
+        let h = min(th, w.y + w.height - ty)
+        var tx = w.x
+        while tx < w.x + w.width {
+          let tileW = min(tw, w.x + w.width - tx)
+          var tile = [Float](repeating: 0, count: tileW * h)
+          for r in 0..<h {
+            let src = (ty - w.y + r) * w.width + (tx - w.x)
+            for c in 0..<tileW { tile[r * tileW + c] = values[src + c] }
+          }
+          let key = TileKey(href: asset.reader.href, column: tx / tw, row: ty / th)
+          tileCache.put(key, tile, cost: tile.count * 4 + 64)
+          tiles[key] = tile
+          tx += tileW
+        }
+        ty += h
+      }
+    }
+    let image = try asset.dataset.image(overview: 0)
+    var out = [Float](repeating: .nan, count: asset.width * asset.height)
+    for (key, tile) in tiles {
+      let tx = key.column * tw
+      let ty = key.row * th
+      // In-image tile extent (edge tiles are smaller).
+      let ew = min(tw, image.width - tx)
+      let eh = min(th, image.height - ty)
+      let xa = max(tx, asset.u0)
+      let xb = min(tx + ew, asset.u0 + asset.width)
+      let ya = max(ty, asset.v0)
+      let yb = min(ty + eh, asset.v0 + asset.height)
+      guard xa < xb, ya < yb else { continue }
+      for y in ya..<yb {
+        let src = (y - ty) * ew + (xa - tx)
+        let dst = (y - asset.v0) * asset.width + (xa - asset.u0)
+        for k in 0..<(xb - xa) { out[dst + k] = tile[src + k] }
+      }
+    }
+    return out
+  }
+
   /// Decodes one asset and writes its values on the reference grid (NaN for nodata).
   func render(
     _ asset: FetchedAsset, sample: WindowSample, decoder: TileDecoder, nearest: Bool,
     into out: UnsafeMutableBufferPointer<Float>
   ) throws {
-    let raster = try asset.dataset.decode(asset.plan, asset.blocks, using: decoder)
-    let values = RasterFloats.convert(raster, nodata: asset.dataset.nodata)
+    let values = try windowValues(asset, decoder: decoder)
     let n = sample.size
-    let w = raster.width
-    let h = raster.height
+    let w = asset.width
+    let h = asset.height
     let r = asset.reader
     if r.isAligned {
       precondition(w == n && h == n)
@@ -279,6 +384,11 @@ public final class PairLoader: SampleLoader, Sendable {
       }
     }
   }
+}
+
+@inline(__always)
+func floorDiv(_ a: Int, _ b: Int) -> Int {
+  a >= 0 ? a / b : -((-a + b - 1) / b)
 }
 
 /// Conversion of decoded rasters (any sample type) to Float32, with nodata as NaN.

@@ -1,4 +1,4 @@
-import Synchronization
+import TandemBase
 
 /// A process-wide, byte-capped LRU cache of fetched ranges, shared by the sources that opt in.
 ///
@@ -7,96 +7,36 @@ import Synchronization
 /// those into hits. Entries are keyed by (object, range); the cap is in bytes, not entries, so
 /// a few huge tiles cannot blow memory up (torchgeo#1694).
 public final class MemoryCache: Sendable {
-  private struct Key: Hashable {
+  private struct Key: Hashable, Sendable {
     var location: String
     var range: ByteRange
   }
 
-  private struct Node {
-    var key: Key
-    var bytes: [UInt8]
-    var previous: Int
-    var next: Int
-  }
+  private let entries: LRUCache<Key, [UInt8]>
 
-  /// LRU list over `nodes` (indices), most recent at `head`.
-  private struct State {
-    var index: [Key: Int] = [:]
-    var nodes: [Node] = []
-    var free: [Int] = []
-    var head = -1
-    var tail = -1
-    var bytes = 0
-
-    mutating func unlink(_ i: Int) {
-      let p = nodes[i].previous
-      let n = nodes[i].next
-      if p >= 0 { nodes[p].next = n } else { head = n }
-      if n >= 0 { nodes[n].previous = p } else { tail = p }
-    }
-
-    mutating func pushFront(_ i: Int) {
-      nodes[i].previous = -1
-      nodes[i].next = head
-      if head >= 0 { nodes[head].previous = i }
-      head = i
-      if tail < 0 { tail = i }
-    }
-  }
-
-  private let state = Mutex(State())
   /// Largest total payload kept, in bytes.
-  public let capacity: Int
+  public var capacity: Int { entries.capacity }
 
   public init(capacity: Int) {
-    self.capacity = max(0, capacity)
+    entries = LRUCache(capacity: capacity)
   }
 
   /// The cached bytes of `range` of `location`, marking them recently used.
   public func get(_ location: String, _ range: ByteRange) -> [UInt8]? {
-    state.withLock { s in
-      guard let i = s.index[Key(location: location, range: range)] else { return nil }
-      s.unlink(i)
-      s.pushFront(i)
-      return s.nodes[i].bytes
-    }
+    entries.get(Key(location: location, range: range))
   }
 
   /// Stores `bytes` for `range` of `location`, evicting least recently used entries over the
   /// cap. Entries larger than the whole cap are not kept.
   public func put(_ location: String, _ range: ByteRange, _ bytes: [UInt8]) {
-    guard bytes.count <= capacity else { return }
-    state.withLock { s in
-      let key = Key(location: location, range: range)
-      if s.index[key] != nil { return }
-      let node = Node(key: key, bytes: bytes, previous: -1, next: -1)
-      let i: Int
-      if let f = s.free.popLast() {
-        s.nodes[f] = node
-        i = f
-      } else {
-        s.nodes.append(node)
-        i = s.nodes.count - 1
-      }
-      s.index[key] = i
-      s.pushFront(i)
-      s.bytes += bytes.count
-      while s.bytes > capacity, s.tail >= 0 {
-        let victim = s.tail
-        s.unlink(victim)
-        s.bytes -= s.nodes[victim].bytes.count
-        s.index[s.nodes[victim].key] = nil
-        s.nodes[victim].bytes = []
-        s.free.append(victim)
-      }
-    }
+    entries.put(Key(location: location, range: range), bytes, cost: bytes.count)
   }
 
   /// Bytes currently held.
-  public var bytesHeld: Int { state.withLock { $0.bytes } }
+  public var bytesHeld: Int { entries.totalCost }
 
   /// Entries currently held.
-  public var count: Int { state.withLock { $0.index.count } }
+  public var count: Int { entries.count }
 }
 
 /// A source whose reads go through a ``MemoryCache``: cached ranges are served from memory,
