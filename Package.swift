@@ -29,7 +29,8 @@ let package = Package(
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CCurl"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
-    .target(name: "Pipeline", dependencies: ["TandemBase"]),
+    .target(
+      name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -37,6 +38,7 @@ let package = Package(
       name: "TandemCLI",
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
+        "Pipeline",
         "Fixtures",
       ]),
 
@@ -51,14 +53,19 @@ let package = Package(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TandemBase"]),
+    .testTarget(
+      name: "PipelineTests",
+      dependencies: [
+        "Pipeline", "GeoTIFF", "Pairing", "RangeIO", "STAC", "TandemBase", "TandemTestSupport",
+      ]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "FixturesTests",
       dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
       exclude: ["Schemas"]),
-    .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
+    .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
+    .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )
