@@ -117,7 +117,7 @@ public final class Conv2d {
     precondition(geo.oh > 0 && geo.ow > 0, "conv input \(x.shape) smaller than kernel")
     let n = x.shape[0]
     output.resize([n, outChannels, geo.oh, geo.ow])
-    Parallel.forEachWorker(n) { worker, range in
+    Parallel.forEachWorker(n, workers: workspace.workers) { worker, range in
       forwardImages(range, x: x, geo: geo, worker: worker)
     }
     if let bias {
@@ -236,8 +236,8 @@ public final class Conv2d {
       inputGradient.resize(x.shape)
       if !useTransposed { inputGradient.zero() }
     }
-    let workers = min(Parallel.count, n)
-    Parallel.forEachWorker(n) { worker, range in
+    let workers = min(workspace.workers, n)
+    Parallel.forEachWorker(n, workers: workers) { worker, range in
       let dW =
         worker == 0 ? weight.grad : workspace.buffer(3, count: outChannels * ckk, worker: worker)
       if worker > 0 { dW.update(repeating: 0, count: outChannels * ckk) }

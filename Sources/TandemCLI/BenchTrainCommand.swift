@@ -20,6 +20,8 @@ enum BenchTrainCommand {
       .value(
         "conv-columns", valueName: "n", help: "Minimum GEMM width before images are folded.",
         default: "1024"),
+      .flag(
+        "sequential-encoders", help: "Run S1 and S2 one after the other (threads split layers)."),
       .flag("profile-convs", help: "Also time each convolution separately."),
       .flag("json", help: "Print one JSON object per thread count."),
     ],
@@ -47,7 +49,7 @@ enum BenchTrainCommand {
       for threads in threadList {
         let r = run(
           config: config, threads: threads, batch: batch, size: size, steps: steps, warmup: warmup,
-          columns: columns)
+          columns: columns, concurrent: !args.flag("sequential-encoders"))
         if args.flag("profile-convs") {
           let model = DualEncoder(config: config, seed: 1)
           model.convolutionColumns = columns
@@ -79,12 +81,13 @@ enum BenchTrainCommand {
 
   static func run(
     config: DualEncoderConfig, threads: Int, batch: Int, size: Int, steps: Int, warmup: Int,
-    columns: Int
+    columns: Int, concurrent: Bool
   ) -> [String: Any] {
     BLAS.setThreads(threads)
     let sgemmBefore = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
     let model = DualEncoder(config: config, seed: 1)
     model.convolutionColumns = columns
+    model.concurrentEncoders = concurrent
     let opt = AdamW(store: model.store, learningRate: 1e-3, weightDecay: 0.05)
     var rng = SeededGenerator(seed: 7)
     let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
@@ -124,7 +127,8 @@ enum BenchTrainCommand {
     let topLevel = timer.seconds.filter { !$0.key.contains(".") }.values.reduce(0, +)
     breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
     return [
-      "threads": threads, "conv_columns": columns, "batch": batch, "size": size, "steps": steps,
+      "threads": threads, "conv_columns": columns, "concurrent_encoders": concurrent,
+      "batch": batch, "size": size, "steps": steps,
       "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
       "step_seconds_all": times,
       "model_gflop_per_step": convTrain / 1e9,
