@@ -28,6 +28,7 @@ let package = Package(
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
+    .target(name: "Pipeline", dependencies: ["TandemBase"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -47,9 +48,13 @@ let package = Package(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TandemBase"]),
     .testTarget(
-      name: "FixturesTests", dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"]),
+      name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "FixturesTests",
+      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
+      exclude: ["Schemas"]),
     .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
   ],
   swiftLanguageModes: [.v6]

@@ -176,9 +176,12 @@ public enum CommandRunner {
       let command = find(path: error.command, in: root) ?? root
       printError("error: \(error.message)")
       printError(
-        "Usage: " + HelpFormatter.usage(for: command, path: error.command.isEmpty ? [root.name] : error.command))
+        "Usage: "
+          + HelpFormatter.usage(
+            for: command, path: error.command.isEmpty ? [root.name] : error.command))
       printError(
-        "  See '\((error.command.isEmpty ? [root.name] : error.command).joined(separator: " ")) --help' for more information.")
+        "  See '\((error.command.isEmpty ? [root.name] : error.command).joined(separator: " ")) --help' for more information."
+      )
       return ExitCode.usage
     } catch {
       printError("error: \(describe(error))")

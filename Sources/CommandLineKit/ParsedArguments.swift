@@ -23,7 +23,9 @@ public struct ParsedArguments: Sendable {
   public func arguments(_ name: String) -> [String] { positionals[name] ?? [] }
 
   /// An option converted to `T`, or `nil` when absent and without default.
-  public func value<T: ArgumentValue>(_ name: String, as _: T.Type = T.self) throws(UsageError)
+  public func value<T: ArgumentValue>(
+    _ name: String, as _: T.Type = T.self
+  ) throws(UsageError)
     -> T?
   {
     guard let raw = string(name) else { return nil }
@@ -40,7 +42,9 @@ public struct ParsedArguments: Sendable {
   }
 
   /// A required option converted to `T`.
-  public func required<T: ArgumentValue>(_ name: String, as _: T.Type = T.self) throws(UsageError)
+  public func required<T: ArgumentValue>(
+    _ name: String, as _: T.Type = T.self
+  ) throws(UsageError)
     -> T
   {
     guard let v = try value(name, as: T.self) else {

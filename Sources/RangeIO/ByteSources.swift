@@ -12,14 +12,17 @@ public struct SourceOptions: Sendable {
 /// Opens byte sources from locations.
 public enum ByteSources {
   /// Opens a path, `file://` URL or `http(s)://` URL.
-  public static func open(_ location: String, options: SourceOptions = SourceOptions())
+  public static func open(
+    _ location: String, options: SourceOptions = SourceOptions()
+  )
     throws(RangeIOError) -> any ByteSource
   {
     switch try SourceLocation(location) {
     case .file(let path):
       return try FileSource(path: path, stats: options.stats)
     case .http(let url):
-      throw RangeIOError(.unsupportedLocation, location: url, message: "HTTP support is not built yet")
+      throw RangeIOError(
+        .unsupportedLocation, location: url, message: "HTTP support is not built yet")
     }
   }
 }

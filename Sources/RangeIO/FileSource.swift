@@ -58,7 +58,8 @@ public final class FileSource: ByteSource {
       buffer.withUnsafeMutableBytes { raw in
         while done < raw.count {
           let n = pread(
-            descriptor, raw.baseAddress! + done, raw.count - done, off_t(range.offset) + off_t(done))
+            descriptor, raw.baseAddress! + done, raw.count - done, off_t(range.offset) + off_t(done)
+          )
           if n < 0 {
             if errno == EINTR { continue }
             failure = errno

@@ -16,16 +16,20 @@ public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
       if path.hasPrefix("localhost/") { path = String(path.dropFirst("localhost".count)) }
       guard path.hasPrefix("/") else {
         throw RangeIOError(
-          .unsupportedLocation, location: text, message: "file URLs must be absolute (file:///path)")
+          .unsupportedLocation, location: text, message: "file URLs must be absolute (file:///path)"
+        )
       }
       self = .file(path: SourceLocation.percentDecoded(path))
     } else if let colon = text.firstIndex(of: ":"), text[..<colon].count > 1,
-      text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }),
+      text[..<colon].allSatisfy({
+        $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "."
+      }),
       text[text.index(after: colon)...].hasPrefix("//")
     {
       throw RangeIOError(
         .unsupportedLocation, location: text,
-        message: "unsupported scheme '\(text[..<colon])' (use a path, file://, http:// or https://)")
+        message: "unsupported scheme '\(text[..<colon])' (use a path, file://, http:// or https://)"
+      )
     } else {
       guard !text.isEmpty else {
         throw RangeIOError(.unsupportedLocation, location: text, message: "empty location")

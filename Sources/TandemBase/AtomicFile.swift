@@ -9,7 +9,8 @@ import Foundation
 /// and the temporary file is renamed over the destination.
 public enum AtomicFile {
   /// Writes `bytes` to `path` atomically, creating parent directories as needed.
-  public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(FileWriteError) {
+  public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(FileWriteError)
+  {
     let url = URL(fileURLWithPath: path)
     let directory = url.deletingLastPathComponent().path
     do {
@@ -18,10 +19,12 @@ public enum AtomicFile {
     } catch {
       throw FileWriteError(path: path, reason: "cannot create directory \(directory): \(error)")
     }
-    let temporary = directory + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let temporary =
+      directory + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw FileWriteError(path: path, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+      throw FileWriteError(
+        path: path, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))")
     }
     var failure: String?
     let contiguous = Array(bytes)

@@ -51,7 +51,8 @@ public enum NPY {
 
   /// Encodes an array whose little-endian element bytes are `data`.
   public static func encode(dtype: DType, shape: [Int], data: [UInt8]) -> [UInt8] {
-    precondition(shape.reduce(1, *) * dtype.size == data.count, "NPY data size does not match shape")
+    precondition(
+      shape.reduce(1, *) * dtype.size == data.count, "NPY data size does not match shape")
     return header(dtype: dtype, shape: shape) + data
   }
 
@@ -97,7 +98,8 @@ public enum NPY {
       start = 10
     } else if major == 2 || major == 3 {
       guard bytes.count >= 12 else { throw DecodeError(reason: "truncated header") }
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+      headerLength =
+        Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
       start = 12
     } else {
       throw DecodeError(reason: "unsupported version \(major)")

@@ -79,7 +79,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
     return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
   }
 
-  public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool { a.stateWords == b.stateWords }
+  public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool {
+    a.stateWords == b.stateWords
+  }
   public func hash(into hasher: inout Hasher) { hasher.combine(stateWords) }
 
   public init(from decoder: any Decoder) throws {

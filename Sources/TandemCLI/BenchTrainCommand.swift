@@ -140,10 +140,3 @@ enum BenchTrainCommand {
     ]
   }
 }
-
-/// `tandem bench`: benchmark subcommands.
-enum BenchCommand {
-  static let spec = CommandSpec(
-    name: "bench", abstract: "Benchmarks (see Scripts/bench).",
-    subcommands: [BenchTrainCommand.spec])
-}

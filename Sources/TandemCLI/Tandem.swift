@@ -7,6 +7,7 @@ enum Tandem {
     abstract: "Train S1/S2 contrastive encoders straight from COGs listed in a STAC catalog.",
     subcommands: [
       VersionCommand.spec,
+      FixturesCommand.spec,
       BenchCommand.spec,
     ])
 }

@@ -58,7 +58,10 @@ import Testing
 
   @Test func typedValueErrorsNameTheOption() throws {
     let p = try parsed(["read", "x", "--window", "a,b", "--overview", "-1.5"])
-    #expect(throws: UsageError("invalid value 'a,b' for --window: expected a comma-separated list of integers")) {
+    #expect(
+      throws: UsageError(
+        "invalid value 'a,b' for --window: expected a comma-separated list of integers")
+    ) {
       try p.required("window", as: IntList.self)
     }
     #expect(throws: UsageError("invalid value '-1.5' for --overview: expected an integer")) {
