@@ -153,6 +153,12 @@ public final class DualEncoder {
     set { for c in s1.convolutions + s2.convolutions { c.minimumColumns = newValue } }
   }
 
+  /// Output columns per im2col block on large maps (tuning knob; see ``Conv2d/blockColumns``).
+  public var convolutionBlockColumns: Int {
+    get { s1.convolutions.first?.blockColumns ?? 0 }
+    set { for c in s1.convolutions + s2.convolutions { c.blockColumns = newValue } }
+  }
+
   /// Times every convolution of both encoders on the activations of the last forward pass:
   /// median seconds of `repeats` forward and backward calls each, with FLOPs. For benchmarks;
   /// leaves gradients dirty (zero them before training again).

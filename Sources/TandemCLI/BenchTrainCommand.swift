@@ -20,6 +20,9 @@ enum BenchTrainCommand {
       .value(
         "conv-columns", valueName: "n", help: "Minimum GEMM width before images are folded.",
         default: "1024"),
+      .value(
+        "block-columns", valueName: "n", help: "im2col block width on large maps.",
+        default: "512"),
       .flag(
         "sequential-encoders", help: "Run S1 and S2 one after the other (threads split layers)."),
       .flag("gemm-shapes", help: "Only time sgemm on the convolution GEMM shapes (1 thread)."),
@@ -73,7 +76,8 @@ enum BenchTrainCommand {
       for threads in threadList {
         let r = run(
           config: config, threads: threads, batch: batch, size: size, steps: steps, warmup: warmup,
-          columns: columns, concurrent: !args.flag("sequential-encoders"))
+          columns: columns, blockColumns: try args.value("block-columns", default: 512),
+          concurrent: !args.flag("sequential-encoders"))
         if args.flag("profile-convs") {
           let model = DualEncoder(config: config, seed: 1)
           model.convolutionColumns = columns
@@ -105,13 +109,14 @@ enum BenchTrainCommand {
 
   static func run(
     config: DualEncoderConfig, threads: Int, batch: Int, size: Int, steps: Int, warmup: Int,
-    columns: Int, concurrent: Bool
+    columns: Int, blockColumns: Int, concurrent: Bool
   ) -> [String: Any] {
     BLAS.setThreads(threads)
     let sgemmBefore = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
     let model = DualEncoder(config: config, seed: 1)
     model.convolutionColumns = columns
     model.concurrentEncoders = concurrent
+    model.convolutionBlockColumns = blockColumns
     let opt = AdamW(store: model.store, learningRate: 1e-3, weightDecay: 0.05)
     var rng = SeededGenerator(seed: 7)
     let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
@@ -156,7 +161,8 @@ enum BenchTrainCommand {
     let topLevel = timer.seconds.filter { !$0.key.contains(".") }.values.reduce(0, +)
     breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
     return [
-      "threads": threads, "conv_columns": columns, "concurrent_encoders": concurrent,
+      "threads": threads, "conv_columns": columns, "block_columns": blockColumns,
+      "concurrent_encoders": concurrent,
       "batch": batch, "size": size, "steps": steps,
       "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
       "step_seconds_all": times,

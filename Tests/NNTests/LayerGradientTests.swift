@@ -85,6 +85,8 @@ struct LayerGradientTests {
       "c", store: store, workspace: Workspace(), inChannels: cs.c, outChannels: cs.k,
       kernel: cs.kernel, stride: cs.stride, padding: cs.padding, bias: cs.bias)
     conv.minimumColumns = cs.minimumColumns
+    // One image per GEMM also exercises the row-blocked path (blocks of a few output rows).
+    if cs.minimumColumns == 1 { conv.blockColumns = 3 }
     store.finalize(seed: 3)
     if cs.bias {
       let e = store.parameters[1]
