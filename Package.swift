@@ -59,7 +59,8 @@ let package = Package(
     .testTarget(
       name: "PipelineTests",
       dependencies: [
-        "Pipeline", "GeoTIFF", "Pairing", "RangeIO", "STAC", "TandemBase", "TandemTestSupport",
+        "Pipeline", "Fixtures", "GeoTIFF", "Pairing", "RangeIO", "STAC", "TandemBase",
+        "TandemTestSupport",
       ]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
