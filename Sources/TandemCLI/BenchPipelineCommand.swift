@@ -113,6 +113,13 @@ enum BenchPipelineCommand {
           Double(result.bytes) / 1e6 / max(result.seconds, 1e-9),
           Double(result.requests) / Double(max(batches, 1)), stats.meanFetchSeconds * 1000,
           stats.rejected.values.reduce(0, +), stats.skipped, stats.failures))
+      let hits = loader.tileCache.hitCount
+      let lookups = hits + loader.tileCache.missCount
+      print(
+        String(
+          format: "decoded-tile cache: %.1f%% hits (%d lookups), %.0f MB held",
+          lookups == 0 ? 0 : 100 * Double(hits) / Double(lookups), lookups,
+          Double(loader.tileCache.totalCost) / 1e6))
       for message in stats.failureMessages.prefix(3) { print("  failure: \(message)") }
     }
     let json: [String: Any] = [
@@ -120,6 +127,7 @@ enum BenchPipelineCommand {
       "stall_percent": (stall * 1000).rounded() / 10, "batch": batchSize, "size": size,
       "step_ms": stepMs, "decode_threads": threads, "bytes": result.bytes,
       "requests": result.requests, "failures": stats.failures,
+      "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
     ]
     let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
