@@ -29,6 +29,7 @@ let package = Package(
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(name: "Pipeline", dependencies: ["TandemBase"]),
+    .target(name: "Training", dependencies: ["NN", "Pipeline", "TandemBase"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -36,6 +37,7 @@ let package = Package(
       name: "TandemCLI",
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "GeoTIFF", "STAC", "Pairing", "NN", "Fixtures",
+        "Pipeline", "Training",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
@@ -56,6 +58,8 @@ let package = Package(
       dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
       exclude: ["Schemas"]),
     .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "NN", "Pipeline", "TandemBase"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -9,5 +9,6 @@ enum Tandem {
       VersionCommand.spec,
       FixturesCommand.spec,
       BenchCommand.spec,
+      TrainCommand.spec,
     ])
 }
