@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The built `tandem` binary: `TANDEM_BIN`, or `.build/debug/tandem` of this package.
+let tandemBinary: String = {
+  if let bin = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return bin }
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+  return root.appendingPathComponent(".build/debug/tandem").path
+}()
+
+let haveBinary = FileManager.default.isExecutableFile(atPath: tandemBinary)
+
+struct CLIResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+}
+
+/// Starts `tandem` with `arguments`; output goes to temporary files (no pipe can fill up).
+final class TandemProcess {
+  let process = Process()
+  let outPath = temporaryRun("stdout")
+  let errPath = temporaryRun("stderr")
+
+  init(_ arguments: [String]) throws {
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    process.executableURL = URL(fileURLWithPath: tandemBinary)
+    process.arguments = arguments
+    process.standardOutput = FileHandle(forWritingAtPath: outPath)
+    process.standardError = FileHandle(forWritingAtPath: errPath)
+    try process.run()
+  }
+
+  func wait() -> CLIResult {
+    process.waitUntilExit()
+    defer {
+      try? FileManager.default.removeItem(atPath: outPath)
+      try? FileManager.default.removeItem(atPath: errPath)
+    }
+    return CLIResult(
+      status: process.terminationStatus,
+      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+  }
+}
+
+func tandem(_ arguments: [String]) throws -> CLIResult {
+  try TandemProcess(arguments).wait()
+}
+
+/// Small, fast options for CLI runs on the synthetic source.
+func quickRun(_ out: String, steps: Int = 6) -> [String] {
+  [
+    "train", "--catalog", "synthetic:4", "--model", "tiny", "--size", "16", "--batch", "4",
+    "--steps", String(steps), "--warmup", "2", "--blas-threads", "1", "--seed", "3", "--out", out,
+    "--quiet",
+  ]
+}
+
+@Suite(.enabled(if: haveBinary), .serialized, .timeLimit(.minutes(3)))
+struct TrainCLITests {
+  @Test(arguments: [
+    ["train", "--catalog", "synthetic:4", "--bogus"],
+    ["train", "--catalog", "synthetic:4", "--mode", "byol"],
+    ["train", "--catalog", "synthetic:4", "--batch", "1"],
+    ["train", "--catalog", "synthetic:4", "--size", "abc"],
+    ["train", "--catalog", "synthetic:4", "--steps", "5", "--epochs", "2"],
+    ["train", "--steps", "5"],
+    ["train", "--catalog", "synthetic:zero"],
+  ])
+  func usageErrorsExit64(arguments: [String]) throws {
+    let r = try tandem(arguments)
+    #expect(r.status == 64, "\(arguments): \(r.stderr)")
+    #expect(r.stderr.contains("error:"))
+    #expect(r.stderr.contains("Usage: tandem train"))
+  }
+
+  @Test func missingCatalogExits1AndNamesIt() throws {
+    let missing = "/nonexistent/tandem-\(getpid())/catalog.json"
+    let r = try tandem(["train", "--catalog", missing, "--out", temporaryRun("missing")])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains(missing))
+  }
+
+  @Test func shortRunWritesTheRunDirectory() throws {
+    let out = temporaryRun("cli")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tandem(quickRun(out) + ["--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let summary =
+      try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+    #expect(summary["status"] as? String == "completed")
+    #expect(summary["steps"] as? Int == 6)
+    for file in ["config.json", "metrics.jsonl", "latest", "summary.json", "step-6/state.json"] {
+      #expect(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+    }
+    // The saved config reproduces the run.
+    let again = temporaryRun("cli-again")
+    defer { try? FileManager.default.removeItem(atPath: again) }
+    let r2 = try tandem([
+      "train", "--config", out + "/config.json", "--out", again, "--quiet",
+    ])
+    #expect(r2.status == 0, "\(r2.stderr)")
+    #expect(
+      FileManager.default.contents(atPath: out + "/step-6/model.safetensors")
+        == FileManager.default.contents(atPath: again + "/step-6/model.safetensors"))
+  }
+
+  @Test func resumeWithADifferentConfigIsRefused() throws {
+    let out = temporaryRun("cli-mismatch")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    #expect(try tandem(quickRun(out, steps: 3)).status == 0)
+    let r = try tandem(["train", "--resume", out, "--lr", "0.5", "--quiet"])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("learningRate"))
+    #expect(r.stderr.contains(out))
+  }
+
+  @Test func sigintCheckpointsAndResumeReachesTheUninterruptedWeights() throws {
+    let steps = 60
+    let whole = temporaryRun("cli-whole")
+    let split = temporaryRun("cli-split")
+    defer { for d in [whole, split] { try? FileManager.default.removeItem(atPath: d) } }
+    #expect(try tandem(quickRun(whole, steps: steps)).status == 0)
+
+    let running = try TandemProcess(quickRun(split, steps: steps))
+    // Wait for a few steps, then Ctrl-C.
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+      let lines =
+        (try? String(contentsOfFile: split + "/metrics.jsonl", encoding: .utf8))?
+        .split(separator: "\n").count ?? 0
+      if lines >= 3 { break }
+      usleep(20_000)
+    }
+    kill(running.process.processIdentifier, SIGINT)
+    let r = running.wait()
+    #expect(r.status == 130, "\(r.stderr)")
+    #expect(r.stderr.contains("tandem train --resume \(split)"))
+    let latest = try String(contentsOfFile: split + "/latest", encoding: .utf8)
+    let stoppedAt = Int(latest.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(5)) ?? 0
+    #expect(stoppedAt >= 3 && stoppedAt < steps, "stopped at \(stoppedAt)")
+
+    let resumed = try tandem(["train", "--resume", split, "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let a = FileManager.default.contents(atPath: whole + "/step-\(steps)/model.safetensors")
+    let b = FileManager.default.contents(atPath: split + "/step-\(steps)/model.safetensors")
+    #expect(a != nil && a == b)
+  }
+}
