@@ -99,16 +99,23 @@ public final class ContrastiveTrainer {
       let elements = c * size * size
       x1.resize([n, c, size, size])
       x2.resize([n, c, size, size])
-      scratch.resize([elements])
+      scratch.resize([n * elements])
+      // Samples are independent and each draws from its own keyed stream, so augmenting them in
+      // parallel gives the same views as a serial loop.
+      let (seed, step, augmenter) = (config.seed, step, augmenter)
+      let views = (x1.data, x2.data, scratch.data)
       batch.parts[part].withUnsafeBufferPointer { src in
-        for i in 0..<n {
-          let input = src.baseAddress! + i * elements
-          for (view, out) in [x1, x2].enumerated() {
+        let shared = SendablePointers(
+          input: src.baseAddress!, view1: views.0, view2: views.1, scratch: views.2)
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+          let input = shared.input + i * elements
+          for view in 0..<2 {
             var rng = SeededGenerator(
-              seed: config.seed, stream: 0x4155_4731, UInt64(step), UInt64(i), UInt64(view))
+              seed: seed, stream: 0x4155_4731, UInt64(step), UInt64(i), UInt64(view))
             augmenter.apply(
-              input, channels: c, size: size, into: out.data + i * elements,
-              scratch: scratch.data, rng: &rng)
+              input, channels: c, size: size,
+              into: (view == 0 ? shared.view1 : shared.view2) + i * elements,
+              scratch: shared.scratch + i * elements, rng: &rng)
           }
         }
       }
@@ -160,4 +167,13 @@ public final class ContrastiveTrainer {
   public var parameterValues: [Float] {
     Array(UnsafeBufferPointer(start: store.values, count: store.parameterCount))
   }
+}
+
+/// Raw buffers shared by the augmentation workers; each worker touches only its own sample's
+/// slices.
+private struct SendablePointers: @unchecked Sendable {
+  let input: UnsafePointer<Float>
+  let view1: UnsafeMutablePointer<Float>
+  let view2: UnsafeMutablePointer<Float>
+  let scratch: UnsafeMutablePointer<Float>
 }
