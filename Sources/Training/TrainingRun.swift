@@ -342,7 +342,7 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
 /// pipeline per run, so the cost is bounded. Remove once the pipeline joins its tasks in `stop()`.
 private let stoppedPipelines = Mutex<[any Sendable]>([])
 
-private func retainStoppedPipeline(_ pipeline: some Sendable) {
+func retainStoppedPipeline(_ pipeline: some Sendable) {
   stoppedPipelines.withLock { $0.append(pipeline) }
 }
 

@@ -121,7 +121,10 @@ func train(
     let config = tinyConfig()
     let (loader, sampler) = syntheticData(config)
     let pipeline = StreamingPipeline(loader: loader, sampler: sampler)
-    defer { pipeline.stop() }
+    defer {
+      pipeline.stop()
+      retainStoppedPipeline(pipeline)  // see its doc comment
+    }
     let batch = Batch(layout: loader.layout, capacity: config.batch)
     let a = ContrastiveTrainer(config: config, s2Channels: 4)
     for _ in 0..<3 {
