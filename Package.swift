@@ -25,7 +25,7 @@ let package = Package(
     .target(name: "CommandLineKit"),
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
     .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
-    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
+    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CCurl"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(name: "Pipeline", dependencies: ["TandemBase"]),

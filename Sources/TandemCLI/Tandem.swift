@@ -9,6 +9,7 @@ enum Tandem {
       VersionCommand.spec,
       FixturesCommand.spec,
       BenchCommand.spec,
+      CatalogCommand.spec,
       TrainCommand.spec,
     ])
 }

@@ -1,2 +1,0 @@
-// The Pairing module; see Docs/ARCHITECTURE.md.
-public enum PairingModule {}

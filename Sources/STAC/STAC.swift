@@ -1,2 +1,0 @@
-// The STAC module; see Docs/ARCHITECTURE.md.
-public enum STACModule {}
