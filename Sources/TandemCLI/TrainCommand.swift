@@ -41,10 +41,10 @@ enum TrainCommand {
       .value("temperature", valueName: "T", help: "InfoNCE temperature (default 0.1)."),
       .flag("learnable-temperature", help: "Train the temperature."),
       .flag("per-band-jitter", help: "SimCLR ablation: colour jitter drawn per band."),
-      .value("max-days", valueName: "D", help: "Pairing: max |Δt| in days (default 12)."),
-      .value("max-cloud", valueName: "PCT", help: "Pairing: max S2 cloud cover % (default 30)."),
+      .value("max-days", valueName: "D", help: "Pairing: max |Δt| in days (default 3)."),
+      .value("max-cloud", valueName: "PCT", help: "Pairing: max S2 cloud cover % (default 20)."),
       .value(
-        "min-overlap", valueName: "F", help: "Pairing: min footprint overlap 0…1 (default 0.5)."),
+        "min-overlap", valueName: "F", help: "Pairing: min footprint overlap 0…1 (default 0.1)."),
       .value("s2-bands", valueName: "LIST", help: "S2 bands (default B02,B03,B04,B08)."),
       .value("decode-threads", valueName: "N", help: "Decode worker threads (default 2)."),
       .value("blas-threads", valueName: "N", help: "Compute threads (default 2)."),

@@ -57,11 +57,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   /// Seed of weights, window order and augmentations.
   public var seed: UInt64 = 0
   /// Pairing: maximum |Δt| between S1 and S2 acquisitions, in days.
-  public var maxDays: Double = 12
+  public var maxDays: Double = 3
   /// Pairing: maximum S2 cloud cover, percent.
-  public var maxCloud: Double = 30
+  public var maxCloud: Double = 20
   /// Pairing: minimum footprint overlap, fraction of the smaller footprint.
-  public var minOverlap: Double = 0.5
+  public var minOverlap: Double = 0.1
   /// S2 bands, in channel order.
   public var s2Bands: [String] = ["B02", "B03", "B04", "B08"]
   /// SimCLR augmentations.
