@@ -7,6 +7,8 @@ enum Tandem {
     abstract: "Train S1/S2 contrastive encoders straight from COGs listed in a STAC catalog.",
     subcommands: [
       VersionCommand.spec,
+      InfoCommand.spec,
+      ReadCommand.spec,
       FixturesCommand.spec,
       BenchCommand.spec,
       CatalogCommand.spec,

@@ -1,2 +1,0 @@
-// The GeoTIFF module; see Docs/ARCHITECTURE.md.
-public enum GeoTIFFModule {}

@@ -1,0 +1,164 @@
+import Foundation
+import GeoTIFF
+import RangeIO
+import TandemBase
+import Testing
+
+/// Bad input gives a typed error naming the source: no crash, no hang.
+@Suite("Bad input", .timeLimit(.minutes(1)))
+struct BadInputTests {
+  /// Opens and reads every block of every image; returns the error thrown, if any.
+  static func readEverything(_ path: String) async -> GeoTIFFError? {
+    do {
+      let ds = try await Support.open(path)
+      for image in ds.images {
+        let step = 1024
+        for y in stride(from: 0, to: min(image.height, 8192), by: step) {
+          for x in stride(from: 0, to: min(image.width, 8192), by: step) {
+            let w = PixelWindow(
+              x: x, y: y, width: min(step, image.width - x), height: min(step, image.height - y))
+            _ = try await ds.read(ds.plan(window: w, bands: [0], image: image))
+          }
+        }
+      }
+      return nil
+    } catch let error as GeoTIFFError {
+      return error
+    } catch {
+      Issue.record("untyped error \(error)")
+      return nil
+    }
+  }
+
+  static let malformed: [String] = {
+    let dir = Support.fixture("malformed")
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+  }()
+
+  @Test func malformedFixturesArePresent() {
+    #expect(Self.malformed.count >= 19)
+  }
+
+  @Test("malformed real files fail with a typed error naming the file", arguments: malformed)
+  func malformedFile(_ name: String) async throws {
+    let error = try #require(await Self.readEverything(Support.fixture("malformed/" + name)))
+    #expect(error.location.hasSuffix(name))
+    #expect(error.description.contains(name))
+  }
+
+  @Test func notATIFF() async throws {
+    let path = try Support.temporaryFile(
+      "not-a-tiff.txt", Array("hello, this is not a TIFF file at all".utf8))
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .notTIFF)
+    #expect(error.location == path)
+  }
+
+  @Test(arguments: [0, 1, 5, 7])
+  func truncatedHeader(length: Int) async throws {
+    let full = TinyTIFF().bytes()
+    let path = try Support.temporaryFile("truncated-\(length).tif", Array(full.prefix(length)))
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .truncated || error.code == .notTIFF)
+  }
+
+  @Test func truncatedIFD() async throws {
+    let full = TinyTIFF().bytes()
+    let path = try Support.temporaryFile("truncated-ifd.tif", Array(full.dropLast(30)))
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .truncated)
+    #expect(error.ifd == 0)
+  }
+
+  @Test func truncatedTile() async throws {
+    let path = try TinyTIFF(stripByteCount: 5000).write("truncated-tile.tif")
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .truncated)
+    #expect(error.strile == 0)
+    #expect(error.range == ByteRange(offset: 8, length: 5000))
+  }
+
+  @Test func truncatedCOG() async throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: Support.fixture("pin/pin_cog.tif")))
+    let path = try Support.temporaryFile(
+      "truncated-cog.tif", Array(bytes.prefix(bytes.count - 2000)))
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .truncated)
+    #expect(error.range != nil && error.strile != nil)
+  }
+
+  @Test func ifdLoop() async throws {
+    let path = try TinyTIFF(loop: true).write("loop.tif")
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .malformed)
+    #expect(error.message.contains("loop"))
+  }
+
+  @Test(arguments: [(UInt32(1) << 30, UInt32(4)), (4, 1 << 30), (0, 4)])
+  func absurdDimensions(width: UInt32, height: UInt32) async throws {
+    let path = try TinyTIFF(width: width, height: height).write("dims-\(width)x\(height).tif")
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == (width == 0 ? .malformed : .limitExceeded))
+  }
+
+  @Test(arguments: [UInt32(9999), 50002])
+  func unsupportedCompression(_ compression: UInt32) async throws {
+    let path = try TinyTIFF(compression: compression).write("codec-\(compression).tif")
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .unsupported)
+    #expect(error.message.contains("compression"))
+  }
+
+  @Test func corruptTileNamesTileAndRange() async throws {
+    // rasterio's corrupt.tif: IFDs parse, the tile at (512, 512) does not decode.
+    let ds = try await Support.open(Support.fixture("malformed/rasterio-corrupt.tif"))
+    await #expect(throws: GeoTIFFError.self) {
+      _ = try await ds.read(window: PixelWindow(x: 512, y: 512, width: 16, height: 16))
+    }
+    // The intact tiles still read.
+    _ = try await ds.read(window: PixelWindow(x: 0, y: 0, width: 16, height: 16))
+  }
+
+  @Test func invalidRequests() async throws {
+    let ds = try await Support.open(Support.fixture("pin/pin_cog.tif"))
+    for (window, bands, overview) in [
+      (PixelWindow(x: 0, y: 0, width: 0, height: 5), [0], 0),
+      (PixelWindow(x: 0, y: 0, width: 5, height: 5), [2], 0),
+      (PixelWindow(x: 0, y: 0, width: 5, height: 5), [0], 7),
+      (PixelWindow(x: 0, y: 0, width: 1 << 20, height: 1 << 20), [0], 0),
+    ] {
+      await #expect(throws: GeoTIFFError.self) {
+        _ = try await ds.read(window: window, bands: bands, overview: overview)
+      }
+    }
+  }
+
+  /// Seeded byte mutations of valid files (header area and anywhere): every read either
+  /// succeeds or throws a ``GeoTIFFError``; no crash, no hang.
+  @Test(arguments: [
+    "pin/pin_cog.tif", "tiff/BigTIFFMotorola.tif", "tiff/seq-3c-8b-bigendian.tiff",
+    "tiff/rio-tiler-cog_uint8_rgb_mask.tif", "tiff/pillow-strip_planar_16bit_RGB.tiff",
+  ])
+  func mutatedFiles(_ name: String) async throws {
+    let original = Array(try Data(contentsOf: URL(fileURLWithPath: Support.fixture(name))))
+    var rng = SeededGenerator(seed: 20_261_127, stream: UInt64(original.count))
+    var errors = 0
+    for k in 0..<60 {
+      var bytes = original
+      let flips = 1 + Int(rng.next() % 6)
+      for _ in 0..<flips {
+        let span = k % 2 == 0 ? min(bytes.count, 1024) : bytes.count
+        bytes[Int(rng.next() % UInt64(span))] = UInt8(truncatingIfNeeded: rng.next())
+      }
+      let path = try Support.temporaryFile(
+        "mutant-\(k)-" + name.replacingOccurrences(of: "/", with: "_"), bytes)
+      if let error = await Self.readEverything(path) {
+        #expect(error.location == path)
+        errors += 1
+      }
+      try? FileManager.default.removeItem(atPath: path)
+    }
+    // Most mutants still read (flips in pixel data decode to other pixels); many must not.
+    #expect(errors > 0)
+  }
+}
