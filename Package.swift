@@ -24,11 +24,13 @@ let package = Package(
     .target(name: "TandemBase"),
     .target(name: "CommandLineKit"),
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
+    .target(name: "TileCache", dependencies: ["RangeIO", "TandemBase"]),
     .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CCurl"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
-    .target(name: "Pipeline", dependencies: ["TandemBase"]),
+    .target(
+      name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
     .target(name: "Training", dependencies: ["NN", "Pipeline", "TandemBase"]),
     .target(
       name: "Fixtures",
@@ -36,13 +38,15 @@ let package = Package(
     .executableTarget(
       name: "TandemCLI",
       dependencies: [
-        "TandemBase", "CommandLineKit", "RangeIO", "GeoTIFF", "STAC", "Pairing", "NN", "Fixtures",
-        "Pipeline", "Training",
+        "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
+        "Pipeline",
+        "Fixtures", "Training",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
     .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
-    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TandemBase"]),
+    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TileCache", "TandemBase"]),
+    .testTarget(name: "TileCacheTests", dependencies: ["TileCache", "RangeIO", "TandemBase"]),
     .testTarget(
       name: "GeoTIFFTests", dependencies: ["GeoTIFF", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
@@ -50,14 +54,19 @@ let package = Package(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TandemBase"]),
+    .testTarget(
+      name: "PipelineTests",
+      dependencies: [
+        "Pipeline", "GeoTIFF", "Pairing", "RangeIO", "STAC", "TandemBase", "TandemTestSupport",
+      ]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "FixturesTests",
       dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
       exclude: ["Schemas"]),
-    .testTarget(name: "CLITests", dependencies: ["TandemBase"]),
+    .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
+    .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),
     .testTarget(
       name: "TrainingTests", dependencies: ["Training", "NN", "Pipeline", "TandemBase"]),
   ],

@@ -8,8 +8,12 @@ public struct ByteRange: Hashable, Sendable, Comparable, CustomStringConvertible
     self.length = length
   }
 
-  /// One past the last byte.
-  public var end: UInt64 { offset + length }
+  /// One past the last byte (saturating at `UInt64.max`, so absurd ranges from corrupt input
+  /// are reported, not trapped on).
+  public var end: UInt64 {
+    let (sum, overflow) = offset.addingReportingOverflow(length)
+    return overflow ? .max : sum
+  }
 
   /// The HTTP form, e.g. `bytes=0-16383` (inclusive end).
   public var httpHeaderValue: String { "bytes=\(offset)-\(end - 1)" }

@@ -47,7 +47,8 @@ public final class FileSource: ByteSource {
     var out: [[UInt8]] = []
     out.reserveCapacity(ranges.count)
     for range in ranges {
-      guard range.end <= fileSize else {
+      // Compare without computing `end`, which would overflow for absurd offsets.
+      guard range.offset <= fileSize, range.length <= fileSize - range.offset else {
         throw RangeIOError(
           .outOfBounds, location: location, range: range,
           message: "file is \(fileSize) bytes long")

@@ -32,6 +32,8 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     public static let unsupportedLocation = Code("unsupported location")
     /// A configured limit was exceeded (response size, retries, redirects).
     public static let limitExceeded = Code("limit exceeded")
+    /// The reading task was cancelled; the transfer was aborted.
+    public static let cancelled = Code("cancelled")
   }
 
   public var code: Code

@@ -5,5 +5,5 @@ import CommandLineKit
 enum BenchCommand {
   static let spec = CommandSpec(
     name: "bench", abstract: "Benchmarks (see Scripts/bench).",
-    subcommands: [BenchTrainCommand.spec, BenchReadCommand.spec])
+    subcommands: [BenchReadCommand.spec, BenchPipelineCommand.spec, BenchTrainCommand.spec])
 }

@@ -19,7 +19,8 @@ enum CatalogCommand {
       "max-document-size", valueName: "size", help: "Refuse documents larger than this.",
       default: "512MB"),
     .value(
-      "concurrency", valueName: "n", help: "Documents fetched at once while walking a catalog.",
+      "walk-concurrency", valueName: "n",
+      help: "Documents fetched at once while walking a catalog.",
       default: "8"),
     .flag("no-paging", help: "Do not follow 'next' links."),
     .flag("strict", help: "Fail on the first invalid item instead of skipping it."),
@@ -93,7 +94,7 @@ enum CatalogCommand {
     let maxItems = try parsed.value("max-items", default: 5_000_000)
     let maxPages = try parsed.value("max-pages", default: 10_000)
     let maxDepth = try parsed.value("max-depth", default: 32)
-    let concurrency = try parsed.value("concurrency", default: 8)
+    let concurrency = try parsed.value("walk-concurrency", default: 8)
     let size = try parsed.value("max-document-size", default: ByteSize(bytes: 512 << 20))
     guard maxItems > 0, maxPages > 0, maxDepth >= 0, concurrency > 0 else {
       throw parsed.usageError("--max-items, --max-pages and --concurrency must be positive")

@@ -12,6 +12,8 @@ enum Tandem {
       FixturesCommand.spec,
       BenchCommand.spec,
       CatalogCommand.spec,
+      CacheCommand.spec,
+      FetchCommand.spec,
       TrainCommand.spec,
     ])
 }

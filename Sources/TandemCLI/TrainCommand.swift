@@ -1,8 +1,10 @@
 import CommandLineKit
 import Dispatch
 import Foundation
+import Pairing
 import Pipeline
 import RangeIO
+import STAC
 import TandemBase
 import Training
 
@@ -135,17 +137,63 @@ enum TrainCommand {
     return report(summary, directory: out, json: parsed.flag("json"), quiet: quiet)
   }
 
-  /// Opens the catalog's S1/S2 pairs and trains on them.
+  /// Opens the catalog's S1/S2 pairs and trains on them. The per-band normalization is
+  /// estimated once from seeded windows and saved as `RUN/normalization.json`; a resumed run
+  /// reuses the saved one.
   static func trainFromCatalog(
     context: RunContext, options: SourceOptions, io: @escaping @Sendable () -> IOCounters
   ) async throws -> RunSummary {
-    let catalog = context.config.catalog
+    let config = context.config
+    let catalog = config.catalog
     if !catalog.contains("://") && !FileManager.default.fileExists(atPath: catalog) {
       throw TrainingError(path: catalog, reason: "catalog not found")
     }
-    throw TrainingError(
-      path: catalog,
-      reason: "reading COG pairs needs Pipeline.PairDataset, which is not on this branch yet")
+    let pairing = PairingParameters(
+      maxDays: config.maxDays, maxCloud: config.maxCloud, minOverlap: config.minOverlap)
+    let dataset = try await PairDataset.open(
+      catalog: catalog,
+      options: PairDatasetOptions(
+        sourceOptions: options, pairing: pairing, rules: AssetRules(bands: config.s2Bands)))
+    guard !dataset.regions.isEmpty else {
+      throw PipelineError(
+        location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)
+    }
+    let sampler = dataset.sampler(windowSize: config.size, seed: config.seed)
+    guard sampler.samplesPerEpoch > 0 else {
+      throw PipelineError(
+        location: catalog,
+        message:
+          "no pair's common footprint holds a \(config.size)×\(config.size) window; "
+          + "use a smaller --size\n" + dataset.rejectionSummary)
+    }
+    let normalizationPath = context.directory + "/normalization.json"
+    let normalization: Normalization
+    if context.resume, let data = FileManager.default.contents(atPath: normalizationPath) {
+      do {
+        normalization = try JSONDecoder().decode(Normalization.self, from: data)
+      } catch {
+        throw TrainingError(path: normalizationPath, reason: "invalid normalization: \(error)")
+      }
+    } else {
+      context.log("estimating per-band normalization from 32 windows…")
+      normalization = try await NormalizationEstimator.estimate(
+        dataset: dataset, windowSize: config.size, samples: 32, seed: config.seed,
+        sourceOptions: options)
+      if !context.resume && FileManager.default.fileExists(atPath: context.directory + "/latest") {
+        throw TrainingError(
+          path: context.directory,
+          reason: "already holds a run; use --resume \(context.directory) or choose another --out")
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try AtomicFile.write(Array(try encoder.encode(normalization)), to: normalizationPath)
+    }
+    context.log(
+      "catalog: \(dataset.regions.count) pairs, \(sampler.samplesPerEpoch) windows per epoch")
+    let loader = PairLoader(
+      dataset: dataset, windowSize: config.size, normalization: normalization,
+      sourceOptions: options, workers: config.decodeThreads)
+    return try await context.train(loader: loader, sampler: sampler, io: io)
   }
 
   /// Applies the command-line flags that were given on top of `config`.

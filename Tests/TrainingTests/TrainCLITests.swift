@@ -15,6 +15,34 @@ let tandemBinary: String = {
 
 let haveBinary = FileManager.default.isExecutableFile(atPath: tandemBinary)
 
+/// The bundled procedural world (4 tiles × 320², S1/S2 COGs and a STAC catalog).
+let fixtureCatalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent()
+  .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
+
+/// A short tandem-tiny run on the fixture world.
+func fixtureRun(_ out: String, steps: Int) -> [String] {
+  [
+    "train", "--catalog", fixtureCatalog, "--model", "tiny", "--size", "64", "--batch", "8",
+    "--steps", String(steps), "--warmup", "2", "--blas-threads", "1", "--seed", "5", "--out", out,
+    "--quiet",
+  ]
+}
+
+/// Sends SIGINT once `RUN/metrics.jsonl` has `lines` lines; returns the finished process result.
+func interrupt(_ running: TandemProcess, run: String, afterSteps lines: Int) -> CLIResult {
+  let deadline = Date().addingTimeInterval(60)
+  while Date() < deadline && running.process.isRunning {
+    let n =
+      (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8))?
+      .split(separator: "\n").count ?? 0
+    if n >= lines { break }
+    usleep(20_000)
+  }
+  kill(running.process.processIdentifier, SIGINT)
+  return running.wait()
+}
+
 struct CLIResult {
   var status: Int32
   var stdout: String
@@ -130,17 +158,7 @@ struct TrainCLITests {
     #expect(try tandem(quickRun(whole, steps: steps)).status == 0)
 
     let running = try TandemProcess(quickRun(split, steps: steps))
-    // Wait for a few steps, then Ctrl-C.
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline {
-      let lines =
-        (try? String(contentsOfFile: split + "/metrics.jsonl", encoding: .utf8))?
-        .split(separator: "\n").count ?? 0
-      if lines >= 3 { break }
-      usleep(20_000)
-    }
-    kill(running.process.processIdentifier, SIGINT)
-    let r = running.wait()
+    let r = interrupt(running, run: split, afterSteps: 3)
     #expect(r.status == 130, "\(r.stderr)")
     #expect(r.stderr.contains("tandem train --resume \(split)"))
     let latest = try String(contentsOfFile: split + "/latest", encoding: .utf8)
@@ -152,5 +170,58 @@ struct TrainCLITests {
     let a = FileManager.default.contents(atPath: whole + "/step-\(steps)/model.safetensors")
     let b = FileManager.default.contents(atPath: split + "/step-\(steps)/model.safetensors")
     #expect(a != nil && a == b)
+  }
+
+  // MARK: - On the bundled fixture world (COGs through the streaming pipeline)
+
+  @Test func trainsAFewStepsOnTheFixtureWorld() throws {
+    let out = temporaryRun("fixture")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tandem(fixtureRun(out, steps: 4) + ["--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let summary =
+      try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+    #expect(summary["status"] as? String == "completed")
+    #expect(summary["steps"] as? Int == 4)
+    let pipeline = summary["pipeline"] as? [String: Any] ?? [:]
+    #expect((pipeline["samplesDelivered"] as? Int ?? 0) >= 32)
+    #expect(FileManager.default.fileExists(atPath: out + "/normalization.json"))
+    #expect(FileManager.default.fileExists(atPath: out + "/step-4/model.safetensors"))
+  }
+
+  @Test func fixtureWorldSigintThenResumeMatchesAnUninterruptedRun() throws {
+    let steps = 12
+    let whole = temporaryRun("fixture-whole")
+    let split = temporaryRun("fixture-split")
+    defer { for d in [whole, split] { try? FileManager.default.removeItem(atPath: d) } }
+    let w = try tandem(fixtureRun(whole, steps: steps))
+    #expect(w.status == 0, "\(w.stderr)")
+    let r = interrupt(try TandemProcess(fixtureRun(split, steps: steps)), run: split, afterSteps: 3)
+    #expect(r.status == 130, "\(r.stderr)")
+    #expect(r.stderr.contains("tandem train --resume \(split)"))
+    let resumed = try tandem(["train", "--resume", split, "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let a = FileManager.default.contents(atPath: whole + "/step-\(steps)/model.safetensors")
+    let b = FileManager.default.contents(atPath: split + "/step-\(steps)/model.safetensors")
+    #expect(a != nil && a == b)
+  }
+
+  @Test func catalogWithoutValidPairsSaysWhy() throws {
+    let out = temporaryRun("nopairs")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tandem(fixtureRun(out, steps: 2) + ["--max-days", "0.01", "--max-cloud", "10"])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains(fixtureCatalog))
+    #expect(r.stderr.contains("no usable S1/S2 pairs"))
+    #expect(r.stderr.contains("eo:cloud_cover above the maximum"))
+    #expect(r.stderr.contains("--max-days 0.01"))
+  }
+
+  @Test func windowLargerThanEveryPairIsExplained() throws {
+    let out = temporaryRun("toolarge")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tandem(fixtureRun(out, steps: 2).map { $0 == "64" ? "512" : $0 })
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("512×512"))
   }
 }

@@ -1,0 +1,138 @@
+import CommandLineKit
+import Foundation
+import Pairing
+import Pipeline
+import RangeIO
+
+/// `tandem bench pipeline`: drives the streaming pipeline with a consumer that does nothing (or
+/// sleeps a fixed time per batch to stand in for a training step) and reports throughput and
+/// the consumer's stall.
+enum BenchPipelineCommand {
+  static let spec = CommandSpec(
+    name: "pipeline",
+    abstract: "Measure paired samples/s and consumer stall of the streaming pipeline.",
+    arguments: [],
+    options: [
+      .value(
+        "catalog", valueName: "src", help: "STAC catalog or item collection (path or URL).",
+        required: true),
+      .value("batch", valueName: "n", help: "Samples per batch.", default: "32"),
+      .value("size", valueName: "px", help: "Window edge in pixels.", default: "128"),
+      .value("batches", valueName: "n", help: "Batches to consume.", default: "50"),
+      .value(
+        "warmup", valueName: "n", help: "Batches consumed before timing starts.", default: "2"),
+      .value(
+        "step-ms", valueName: "ms",
+        help: "Consumer time per batch, emulating a training step (0 = consume at once).",
+        default: "0"),
+      .value("decode-threads", valueName: "n", help: "Decode worker threads.", default: "2"),
+      .value("slots", valueName: "n", help: "Samples in flight or ready at once.", default: "256"),
+      .value("max-days", valueName: "d", help: "Largest |Δt| between S1 and S2.", default: "3"),
+      .value("max-cloud", valueName: "pct", help: "Largest S2 eo:cloud_cover.", default: "50"),
+      .value("min-overlap", valueName: "f", help: "Smallest footprint overlap.", default: "0.1"),
+      .value("seed", valueName: "n", help: "Sampler seed.", default: "0"),
+      .flag("json", help: "Print only the JSON result line."),
+    ] + IOOptions.specs,
+    run: { parsed in try await run(parsed) })
+
+  static func run(_ parsed: ParsedArguments) async throws -> Int32 {
+    let catalog = try parsed.required("catalog", as: String.self)
+    let batchSize = try parsed.value("batch", default: 32)
+    let size = try parsed.value("size", default: 128)
+    let batches = try parsed.value("batches", default: 50)
+    let warmup = try parsed.value("warmup", default: 2)
+    let stepMs = try parsed.value("step-ms", default: 0.0)
+    let threads = try parsed.value("decode-threads", default: 2)
+    let slots = try parsed.value("slots", default: 256)
+    let seed = try parsed.value("seed", default: UInt64(0))
+    guard batchSize >= 1, size >= 8, batches >= 1, warmup >= 0, threads >= 1, slots >= 1,
+      stepMs >= 0
+    else {
+      throw parsed.usageError(
+        "--batch, --batches, --decode-threads and --slots must be positive, --size at least 8")
+    }
+    let sourceOptions = try IOOptions.sourceOptions(from: parsed)
+    let pairing = PairingParameters(
+      maxDays: try parsed.value("max-days", default: 3.0),
+      maxCloud: try parsed.value("max-cloud", default: 50.0),
+      minOverlap: try parsed.value("min-overlap", default: 0.1))
+    let quiet = parsed.flag("json")
+
+    let t0 = Date()
+    let dataset = try await PairDataset.open(
+      catalog: catalog, options: PairDatasetOptions(sourceOptions: sourceOptions, pairing: pairing))
+    guard !dataset.regions.isEmpty else {
+      throw PipelineError(
+        location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)
+    }
+    let normalization = try await NormalizationEstimator.estimate(
+      dataset: dataset, windowSize: size, samples: 16, seed: seed, sourceOptions: sourceOptions)
+    let setupSeconds = Date().timeIntervalSince(t0)
+    if !quiet {
+      print(
+        "catalog: \(dataset.regions.count) pairs, setup \(String(format: "%.2f", setupSeconds)) s")
+    }
+
+    let loader = PairLoader(
+      dataset: dataset, windowSize: size, normalization: normalization,
+      sourceOptions: sourceOptions, workers: threads)
+    let pipeline = StreamingPipeline(
+      loader: loader, sampler: dataset.sampler(windowSize: size, seed: seed),
+      configuration: PipelineConfiguration(slots: slots, decodeThreads: threads))
+    defer { pipeline.stop() }
+    let io = sourceOptions.stats
+    let result = try await onDedicatedThread {
+      () throws -> (samples: Int, seconds: Double, wait: Double, bytes: Int, requests: Int) in
+      let batch = Batch(layout: loader.layout, capacity: batchSize)
+      for _ in 0..<warmup { _ = try pipeline.next(into: batch) }
+      let waitStart = pipeline.stats.consumerWaitSeconds
+      let ioStart = io.snapshot
+      let start = DispatchTime.now().uptimeNanoseconds
+      var samples = 0
+      for _ in 0..<batches {
+        guard try pipeline.next(into: batch) else { break }
+        samples += batch.count
+        if stepMs > 0 { usleep(UInt32(stepMs * 1000)) }
+      }
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      let delta = io.snapshot.since(ioStart)
+      return (
+        samples, seconds, pipeline.stats.consumerWaitSeconds - waitStart, delta.bytesFetched,
+        delta.requests
+      )
+    }
+    let stats = pipeline.stats
+    let rate = Double(result.samples) / max(result.seconds, 1e-9)
+    let stall = result.wait / max(result.seconds, 1e-9)
+    if !quiet {
+      print(
+        String(
+          format: "%d paired samples in %.2f s: %.1f samples/s, stall %.1f%%, %.1f MB/s, "
+            + "%.1f requests/batch, mean fetch %.1f ms, rejected %d, skipped %d, failures %d",
+          result.samples, result.seconds, rate, stall * 100,
+          Double(result.bytes) / 1e6 / max(result.seconds, 1e-9),
+          Double(result.requests) / Double(max(batches, 1)), stats.meanFetchSeconds * 1000,
+          stats.rejected.values.reduce(0, +), stats.skipped, stats.failures))
+      for message in stats.failureMessages.prefix(3) { print("  failure: \(message)") }
+    }
+    let json: [String: Any] = [
+      "bench": "pipeline", "metric": "samples_per_s", "tandem": (rate * 10).rounded() / 10,
+      "stall_percent": (stall * 1000).rounded() / 10, "batch": batchSize, "size": size,
+      "step_ms": stepMs, "decode_threads": threads, "bytes": result.bytes,
+      "requests": result.requests, "failures": stats.failures,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+    return ExitCode.success
+  }
+}
+
+/// Runs blocking work (a consumer loop that waits on the pipeline) on its own thread, keeping
+/// Swift's cooperative pool free for the fetch tasks.
+func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    let thread = Thread { continuation.resume(with: Result { try body() }) }
+    thread.stackSize = 16 << 20
+    thread.start()
+  }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import GeoTIFF
+import Pairing
+import RangeIO
+import TandemTestSupport
+import Testing
+
+@testable import Pipeline
+
+/// The COG-backed loader on the bundled fixture world (files, no network).
+@Suite(.timeLimit(.minutes(2))) struct PairLoaderTests {
+  static let catalog = TandemCLI.packageRoot
+    .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
+
+  func dataset() async throws -> PairDataset {
+    try await PairDataset.open(
+      catalog: Self.catalog,
+      options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3, maxCloud: 50)))
+  }
+
+  @Test func regionsCoverTheAlignedPairs() async throws {
+    let d = try await dataset()
+    #expect(!d.regions.isEmpty)
+    #expect(d.regions.count == d.index.pairs.count)
+    for r in d.regions {
+      #expect(r.width == 320 && r.height == 320)
+      #expect(r.s1.map(\.channel) == ["VV", "VH"])
+      #expect(r.s2.map(\.channel) == ["B02", "B03", "B04", "B08"])
+      #expect(r.s1.allSatisfy(\.isAligned) && r.s2.allSatisfy(\.isAligned))
+      #expect(r.cloudMask != nil)
+    }
+  }
+
+  /// A window through the loader equals a direct read of the same pixels (identity
+  /// normalization, no dB), channel by channel.
+  @Test func loaderWindowEqualsDirectRead() async throws {
+    let d = try await dataset()
+    let loader = PairLoader(
+      dataset: d, windowSize: 64,
+      normalization: .identity(s1ChannelsForTest: 2, s2Channels: 4),
+      filter: WindowFilter(maxNodata: 1, maxCloud: 1), sourceOptions: SourceOptions(), workers: 1)
+    let sample = WindowSample(region: 1, x: 37, y: 250, size: 64, epoch: 0, slot: 0, attempt: 0)
+    let fetched = try await loader.fetch(sample)
+    var s1 = [Float](repeating: 0, count: 2 * 64 * 64)
+    var s2 = [Float](repeating: 0, count: 4 * 64 * 64)
+    let verdict = try s1.withUnsafeMutableBufferPointer { a in
+      try s2.withUnsafeMutableBufferPointer { b in
+        try loader.decode(fetched, sample: sample, worker: 0, into: [a, b])
+      }
+    }
+    #expect(verdict == .accepted)
+    let region = d.regions[1]
+    for (c, reader) in (region.s1 + region.s2).enumerated() {
+      let cog = try await COGDataset.open(try ByteSources.open(reader.href))
+      let raster = try await cog.read(
+        window: GeoTIFF.PixelWindow(
+          x: Int(reader.offsetX) + 37, y: Int(reader.offsetY) + 250, width: 64, height: 64),
+        bands: [0])
+      let expected = RasterFloats.convert(raster, nodata: cog.nodata)
+      let got =
+        c < 2
+        ? Array(s1[(c * 4096)..<((c + 1) * 4096)]) : Array(s2[((c - 2) * 4096)..<((c - 1) * 4096)])
+      let scale: Float = 1 / 10_000
+      let scaled = c < 2 ? expected : expected.map { $0 * scale }
+      let mismatches = zip(got, scaled).filter { $0 != $1 }.count
+      #expect(got.count == 4096 && mismatches == 0, "channel \(reader.channel)")
+    }
+  }
+
+  @Test func estimatedNormalizationStandardizes() async throws {
+    let d = try await dataset()
+    let norm = try await NormalizationEstimator.estimate(
+      dataset: d, windowSize: 64, samples: 8, seed: 1, sourceOptions: SourceOptions())
+    #expect(norm.s1ToDecibels)
+    #expect(norm.s1Mean.allSatisfy { $0 < -3 && $0 > -30 })  // backscatter in dB
+    #expect(norm.s2Mean.allSatisfy { $0 > 0.01 && $0 < 0.5 })  // reflectance
+    #expect((norm.s1Std + norm.s2Std).allSatisfy { $0 > 0 })
+  }
+
+  /// Real COGs through the streaming pipeline: identical batches with 1 and 3 decode threads.
+  @Test func pipelineOnFixtureWorldIsDeterministic() async throws {
+    let d = try await dataset()
+    let norm = Normalization.identity(s1ChannelsForTest: 2, s2Channels: 4)
+    @Sendable func run(threads: Int) -> [[Float]] {
+      let loader = PairLoader(
+        dataset: d, windowSize: 32, normalization: norm, sourceOptions: SourceOptions(),
+        workers: threads)
+      let pipeline = StreamingPipeline(
+        loader: loader, sampler: d.sampler(windowSize: 32, seed: 3),
+        configuration: PipelineConfiguration(slots: 16, decodeThreads: threads))
+      defer { pipeline.stop() }
+      let batch = Batch(layout: loader.layout, capacity: 8)
+      var out: [[Float]] = []
+      for _ in 0..<4 {
+        guard (try? pipeline.next(into: batch)) == true else { break }
+        out.append(batch.parts[0] + batch.parts[1])
+      }
+      return out
+    }
+    let one = await onThread { run(threads: 1) }
+    let three = await onThread { run(threads: 3) }
+    #expect(one.count == 4)
+    #expect(one.count == three.count && zip(one, three).allSatisfy { $0 == $1 })
+  }
+}
+
+extension Normalization {
+  static func identity(s1ChannelsForTest: Int, s2Channels: Int) -> Normalization {
+    var n = Normalization.identity(
+      s1Channels: s1ChannelsForTest, s2Channels: s2Channels, s1ToDecibels: false)
+    n.s2Scale = 10_000
+    return n
+  }
+}
+
+/// Runs blocking work on a fresh thread (the pipeline's consumer must not sit on the
+/// cooperative pool).
+func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { continuation in
+    Thread { continuation.resume(returning: body()) }.start()
+  }
+}
