@@ -224,4 +224,47 @@ struct TrainCLITests {
     #expect(r.status == 1)
     #expect(r.stderr.contains("512×512"))
   }
+
+  // MARK: - Over HTTP (loopback nginx from Scripts/test)
+
+  @Test func unreachableCatalogURLExits1AndNamesIt() throws {
+    let url = "http://127.0.0.1:1/catalog.json"
+    let r = try tandem([
+      "train", "--catalog", url, "--retries", "0", "--out", temporaryRun("unreachable"), "--quiet",
+    ])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains(url))
+  }
+
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["TANDEM_TEST_HTTP"] != nil))
+  func remoteCatalogThenOfflineFromTheWarmCacheGivesTheSameWeights() throws {
+    let env = ProcessInfo.processInfo.environment
+    let url = env["TANDEM_TEST_HTTP"]! + "/train-world/catalog.json"
+    let cache = temporaryRun("cache")
+    let online = temporaryRun("online")
+    let offline = temporaryRun("offline")
+    defer { for d in [cache, online, offline] { try? FileManager.default.removeItem(atPath: d) } }
+    func args(_ out: String) -> [String] {
+      fixtureRun(out, steps: 3).map { $0 == fixtureCatalog ? url : $0 } + ["--cache", cache]
+    }
+    func served() -> Int {
+      guard let log = env["TANDEM_TEST_NGINX_LOG"],
+        let text = try? String(contentsOfFile: log, encoding: .utf8)
+      else { return 0 }
+      return text.split(separator: "\n").filter { $0.contains("/train-world/") }.count
+    }
+    let r1 = try tandem(args(online))
+    #expect(r1.status == 0, "\(r1.stderr)")
+    let before = served()
+    if env["TANDEM_TEST_NGINX_LOG"] != nil { #expect(before > 0, "the online run was not served") }
+    let r2 = try tandem(args(offline) + ["--offline", "--json"])
+    #expect(r2.status == 0, "\(r2.stderr)")
+    #expect(served() == before, "the offline run made HTTP requests")
+    let summary =
+      try JSONSerialization.jsonObject(with: Data(r2.stdout.utf8)) as? [String: Any] ?? [:]
+    #expect((summary["io"] as? [String: Any])?["requests"] as? Int == 0)
+    let a = FileManager.default.contents(atPath: online + "/step-3/model.safetensors")
+    let b = FileManager.default.contents(atPath: offline + "/step-3/model.safetensors")
+    #expect(a != nil && a == b)
+  }
 }
