@@ -46,12 +46,15 @@ let package = Package(
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
     .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
     .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TileCache", "TandemBase"]),
-    .testTarget(name: "TileCacheTests", dependencies: ["TileCache", "RangeIO", "TandemBase"]),
     .testTarget(
-      name: "GeoTIFFTests", dependencies: ["GeoTIFF", "RangeIO", "TandemBase"],
+      name: "TileCacheTests",
+      dependencies: ["TileCache", "RangeIO", "TandemBase", "TandemTestSupport"]),
+    .testTarget(
+      name: "GeoTIFFTests",
+      dependencies: ["GeoTIFF", "RangeIO", "TandemBase", "TandemTestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase"],
+      name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase", "TandemTestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "PairingTests", dependencies: ["Pairing", "STAC", "TandemBase"]),
     .testTarget(
@@ -63,7 +66,7 @@ let package = Package(
       name: "NNTests", dependencies: ["NN", "TandemBase"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "FixturesTests",
-      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase"],
+      dependencies: ["Fixtures", "GeoTIFF", "STAC", "RangeIO", "TandemBase", "TandemTestSupport"],
       exclude: ["Schemas"]),
     .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
     .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),

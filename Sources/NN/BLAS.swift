@@ -30,6 +30,28 @@ public enum BLAS {
       Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
   }
 
+  /// Measures `cblas_sgemm` throughput for `C[m×n] = op(A)·op(B)` with inner dimension `k`
+  /// (median of `repeats` calls), in GFLOP/s, on the calling thread with OpenBLAS at 1 thread.
+  public static func measureSgemmGFLOPS(
+    m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, repeats: Int = 5
+  ) -> Double {
+    let a = Tensor(shape: [m, k])
+    let b = Tensor(shape: [k, n])
+    let c = Tensor(shape: [m, n])
+    for i in 0..<a.count { a.data[i] = Float(i % 7) * 0.1 }
+    for i in 0..<b.count { b.data[i] = Float(i % 5) * 0.1 }
+    var times: [Double] = []
+    for r in 0...repeats {
+      let t0 = Clock.now()
+      sgemm(
+        transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: transA ? m : k, b: b.data,
+        ldb: transB ? k : n, beta: 0, c: c.data, ldc: n)
+      if r > 0 { times.append(Clock.now() - t0) }
+    }
+    times.sort()
+    return 2 * Double(m * n * k) / times[times.count / 2] / 1e9
+  }
+
   /// Measures `cblas_sgemm` throughput on square `size`×`size` matrices, in GFLOP/s (median of
   /// `repeats` timed calls after one warm-up). Used as the roofline in benchmarks.
   /// OpenBLAS runs with ``threads`` threads for this measurement only.

@@ -14,6 +14,7 @@ public final class BasicBlock {
   let downBN: BatchNorm2d?
   /// The input gradient, reused between steps.
   public let inputGradient = Tensor(shape: [0])
+  let workspace: Workspace
 
   init(
     _ name: String, store: ParameterStore, workspace: Workspace, inChannels: Int,
@@ -22,17 +23,21 @@ public final class BasicBlock {
     conv1 = Conv2d(
       name + ".conv1", store: store, workspace: workspace, inChannels: inChannels,
       outChannels: outChannels, kernel: 3, stride: stride, padding: 1)
-    bn1 = BatchNorm2d(name + ".bn1", store: store, channels: outChannels, fusedReLU: true)
+    self.workspace = workspace
+    bn1 = BatchNorm2d(
+      name + ".bn1", store: store, channels: outChannels, fusedReLU: true, workspace: workspace)
     conv2 = Conv2d(
       name + ".conv2", store: store, workspace: workspace, inChannels: outChannels,
       outChannels: outChannels, kernel: 3, stride: 1, padding: 1)
     // bn2 also adds the shortcut and applies the block's final ReLU.
-    bn2 = BatchNorm2d(name + ".bn2", store: store, channels: outChannels, fusedReLU: true)
+    bn2 = BatchNorm2d(
+      name + ".bn2", store: store, channels: outChannels, fusedReLU: true, workspace: workspace)
     if stride != 1 || inChannels != outChannels {
       downConv = Conv2d(
         name + ".downsample.0", store: store, workspace: workspace, inChannels: inChannels,
         outChannels: outChannels, kernel: 1, stride: stride)
-      downBN = BatchNorm2d(name + ".downsample.1", store: store, channels: outChannels)
+      downBN = BatchNorm2d(
+        name + ".downsample.1", store: store, channels: outChannels, workspace: workspace)
     } else {
       downConv = nil
       downBN = nil
@@ -76,7 +81,8 @@ public final class BasicBlock {
     timer.time("add") {
       inputGradient.resize(dMain.shape)
       let (a, b, dx) = (dMain.data, dShort.data, inputGradient.data)
-      Parallel.forEachChunk(dMain.count, minimumPerChunk: 1 << 16) { r in
+      Parallel.forEachChunk(dMain.count, workers: workspace.workers, minimumPerChunk: 1 << 16) {
+        r in
         Kernels.add(a, b, dx, r)
       }
     }

@@ -27,6 +27,7 @@ public final class BatchNorm2d {
   let runningVar: BufferRef
   let counter: Int
   unowned let store: ParameterStore
+  let workspace: Workspace?
   /// The output, reused between steps.
   public let output = Tensor(shape: [0])
   /// The input gradient, reused between steps.
@@ -40,8 +41,9 @@ public final class BatchNorm2d {
 
   init(
     _ name: String, store: ParameterStore, channels: Int, momentum: Float = 0.1,
-    eps: Float = 1e-5, fusedReLU: Bool = false
+    eps: Float = 1e-5, fusedReLU: Bool = false, workspace: Workspace? = nil
   ) {
+    self.workspace = workspace
     self.channels = channels
     self.momentum = momentum
     self.eps = eps
@@ -69,11 +71,12 @@ public final class BatchNorm2d {
     let (g, b) = (gamma.value, beta.value)
     if isTraining {
       precondition(m > 1, "batchnorm in training needs more than one value per channel")
-      store.counters[counter] += 1
+      store.incrementCounter(counter)
     }
     let relu = fusedReLU
     let res = residual?.data
-    Parallel.forEachChunk(c, minimumPerChunk: m >= 4096 ? 1 : c) { range in
+    Parallel.forEachChunk(c, workers: workspace?.workers, minimumPerChunk: m >= 4096 ? 1 : c) {
+      range in
       for ch in range {
         var mu: Float
         var istd: Float
@@ -122,7 +125,9 @@ public final class BatchNorm2d {
     let (g, dg, db) = (gamma.value, gamma.grad, beta.grad)
     let relu = fusedReLU
     let hadResidual = hadResidual
-    Parallel.forEachChunk(c, minimumPerChunk: n * hw >= 4096 ? 1 : c) { range in
+    Parallel.forEachChunk(
+      c, workers: workspace?.workers, minimumPerChunk: n * hw >= 4096 ? 1 : c
+    ) { range in
       for ch in range {
         let (mu, istd) = (mean.data[ch], invStd.data[ch])
         // Pass 1: Σg and Σg·x̂ with g = dy masked by the fused ReLU (stored when a residual

@@ -26,6 +26,8 @@ public final class Conv2d {
   public var computesInputGradient = true
   /// Smallest GEMM width (N dimension) before images are folded together.
   public var minimumColumns = 1024
+  /// Output columns per im2col block on large maps (the block's columns stay in L2).
+  public var blockColumns = 512
 
   let weight: ParamRef
   let bias: ParamRef?
@@ -117,7 +119,7 @@ public final class Conv2d {
     precondition(geo.oh > 0 && geo.ow > 0, "conv input \(x.shape) smaller than kernel")
     let n = x.shape[0]
     output.resize([n, outChannels, geo.oh, geo.ow])
-    Parallel.forEachWorker(n) { worker, range in
+    Parallel.forEachWorker(n, workers: workspace.workers) { worker, range in
       forwardImages(range, x: x, geo: geo, worker: worker)
     }
     if let bias {
@@ -142,6 +144,28 @@ public final class Conv2d {
     while n0 < range.upperBound {
       let gi = min(g, range.upperBound - n0)
       let cols = gi * ohw
+      if gi == 1 && !isPointwise && ohw > 2 * blockColumns {
+        // Large map: im2col and GEMM a few output rows at a time so the columns stay in cache.
+        let y = output.data + n0 * outChannels * ohw
+        let rowsPerBlock = max(1, blockColumns / geo.ow)
+        let col = workspace.buffer(0, count: ckk * rowsPerBlock * geo.ow, worker: worker)
+        var r0 = 0
+        while r0 < geo.oh {
+          let r1 = min(geo.oh, r0 + rowsPerBlock)
+          let bc = (r1 - r0) * geo.ow
+          timer.time("conv.im2col") {
+            geo.im2col(image: x.data + n0 * c * h * w, rows: r0..<r1, col: col, ld: bc)
+          }
+          timer.time("conv.gemm") {
+            BLAS.sgemm(
+              transA: false, transB: false, m: outChannels, n: bc, k: ckk, a: weight.value,
+              lda: ckk, b: col, ldb: bc, beta: 0, c: y + r0 * geo.ow, ldc: ohw)
+          }
+          r0 = r1
+        }
+        n0 += 1
+        continue
+      }
       let col: UnsafeMutablePointer<Float>
       if isPointwise && gi == 1 {
         col = x.data + n0 * c * h * w
@@ -236,26 +260,36 @@ public final class Conv2d {
       inputGradient.resize(x.shape)
       if !useTransposed { inputGradient.zero() }
     }
-    let workers = min(Parallel.count, n)
-    Parallel.forEachWorker(n) { worker, range in
-      let dW =
-        worker == 0 ? weight.grad : workspace.buffer(3, count: outChannels * ckk, worker: worker)
-      if worker > 0 { dW.update(repeating: 0, count: outChannels * ckk) }
+    let workers = min(workspace.workers, n)
+    // With few output channels the GEMM for dW [K, CKK] has only K rows and runs at ~55 % of
+    // peak; its transpose dWᵀ [CKK, K] = col · dyᵀ runs at ~85 % (measured with
+    // `tandem bench train --gemm-shapes`), so it is computed that way and transposed back.
+    let transposeDW = outChannels < 128
+    Parallel.forEachWorker(n, workers: workers) { worker, range in
+      let direct = worker == 0 && !transposeDW
+      let dW = direct ? weight.grad : workspace.buffer(3, count: outChannels * ckk, worker: worker)
+      if !direct { dW.update(repeating: 0, count: outChannels * ckk) }
       backwardImages(
         range, x: x, dy: dy, geo: geo, transposed: useTransposed ? transposed : nil, dW: dW,
-        worker: worker)
+        transposeDW: transposeDW, worker: worker)
     }
-    for worker in 1..<max(workers, 1) {
+    let g = weight.grad
+    for worker in (transposeDW ? 0 : 1)..<max(workers, 1) {
       let p = workspace.buffer(3, count: outChannels * ckk, worker: worker)
-      let g = weight.grad
-      for i in 0..<(outChannels * ckk) { g[i] += p[i] }
+      if transposeDW {
+        for j in 0..<ckk {
+          for k in 0..<outChannels { g[k * ckk + j] += p[j * outChannels + k] }
+        }
+      } else {
+        for i in 0..<(outChannels * ckk) { g[i] += p[i] }
+      }
     }
     return inputGradient
   }
 
   private func backwardImages(
     _ range: Range<Int>, x: Tensor, dy: Tensor, geo: ConvGeometry, transposed: ConvGeometry?,
-    dW: UnsafeMutablePointer<Float>, worker: Int
+    dW: UnsafeMutablePointer<Float>, transposeDW: Bool, worker: Int
   ) {
     let timer = worker == 0 ? self.timer : nil
     let (c, h, w, ohw, hw) = (geo.c, geo.h, geo.w, geo.oh * geo.ow, geo.h * geo.w)
@@ -279,6 +313,15 @@ public final class Conv2d {
         }
       }
       let pointwise = isPointwise && gi == 1
+      if gi == 1 && !isPointwise && ohw > 2 * blockColumns
+        && (transposed != nil || !computesInputGradient)
+      {
+        backwardBlocked(
+          image: n0, x: x, dy: dy, geo: geo, transposed: transposed, dW: dW,
+          transposeDW: transposeDW, worker: worker, timer: timer)
+        n0 += 1
+        continue
+      }
       let col: UnsafeMutablePointer<Float>
       if pointwise {
         col = x.data + n0 * c * hw
@@ -289,11 +332,18 @@ public final class Conv2d {
           geo.im2col(images: gi, x.data + n0 * c * hw, col: col, ld: cols)
         }
       }
-      // dW[K, CKK] += dy[K, cols] · colᵀ
       timer.time("conv.gemm") {
-        BLAS.sgemm(
-          transA: false, transB: true, m: outChannels, n: ckk, k: cols, a: dyg, lda: cols, b: col,
-          ldb: cols, beta: 1, c: dW, ldc: ckk)
+        if transposeDW {
+          // dWᵀ[CKK, K] += col · dy[K, cols]ᵀ
+          BLAS.sgemm(
+            transA: false, transB: true, m: ckk, n: outChannels, k: cols, a: col, lda: cols,
+            b: dyg, ldb: cols, beta: 1, c: dW, ldc: outChannels)
+        } else {
+          // dW[K, CKK] += dy[K, cols] · colᵀ
+          BLAS.sgemm(
+            transA: false, transB: true, m: outChannels, n: ckk, k: cols, a: dyg, lda: cols,
+            b: col, ldb: cols, beta: 1, c: dW, ldc: ckk)
+        }
       }
       if computesInputGradient {
         let dx = inputGradient.data + n0 * c * hw
@@ -333,6 +383,55 @@ public final class Conv2d {
       n0 += gi
     }
   }
+
+  /// Backward for one large image in blocks of output rows (see ``blockColumns``): dW from
+  /// im2col(x) blocks, dx (stride 1) from im2col(dy) blocks of input rows.
+  private func backwardBlocked(
+    image n0: Int, x: Tensor, dy: Tensor, geo: ConvGeometry, transposed: ConvGeometry?,
+    dW: UnsafeMutablePointer<Float>, transposeDW: Bool, worker: Int, timer: LayerTimer?
+  ) {
+    let (c, ohw, hw) = (geo.c, geo.oh * geo.ow, geo.h * geo.w)
+    let ckk = c * kernel.h * kernel.w
+    let kkk = outChannels * kernel.h * kernel.w
+    let dyi = dy.data + n0 * outChannels * ohw
+    let xi = x.data + n0 * c * hw
+    var rowsPerBlock = max(1, blockColumns / geo.ow)
+    var col = workspace.buffer(0, count: ckk * rowsPerBlock * geo.ow, worker: worker)
+    var r0 = 0
+    while r0 < geo.oh {
+      let r1 = min(geo.oh, r0 + rowsPerBlock)
+      let bc = (r1 - r0) * geo.ow
+      timer.time("conv.im2col") { geo.im2col(image: xi, rows: r0..<r1, col: col, ld: bc) }
+      timer.time("conv.gemm") {
+        if transposeDW {
+          BLAS.sgemm(
+            transA: false, transB: true, m: ckk, n: outChannels, k: bc, a: col, lda: bc,
+            b: dyi + r0 * geo.ow, ldb: ohw, beta: 1, c: dW, ldc: outChannels)
+        } else {
+          BLAS.sgemm(
+            transA: false, transB: true, m: outChannels, n: ckk, k: bc, a: dyi + r0 * geo.ow,
+            lda: ohw, b: col, ldb: bc, beta: 1, c: dW, ldc: ckk)
+        }
+      }
+      r0 = r1
+    }
+    guard let transposed, computesInputGradient else { return }
+    let dx = inputGradient.data + n0 * c * hw
+    rowsPerBlock = max(1, blockColumns / geo.w)
+    col = workspace.buffer(0, count: kkk * rowsPerBlock * geo.w, worker: worker)
+    r0 = 0
+    while r0 < geo.h {
+      let r1 = min(geo.h, r0 + rowsPerBlock)
+      let bc = (r1 - r0) * geo.w
+      timer.time("conv.im2col") { transposed.im2col(image: dyi, rows: r0..<r1, col: col, ld: bc) }
+      timer.time("conv.gemm") {
+        BLAS.sgemm(
+          transA: false, transB: false, m: c, n: bc, k: kkk, a: flipped.data, lda: kkk, b: col,
+          ldb: bc, beta: 0, c: dx + r0 * geo.w, ldc: hw)
+      }
+      r0 = r1
+    }
+  }
 }
 
 /// Sizes of one convolution; im2col/col2im for a group of images.
@@ -355,29 +454,37 @@ struct ConvGeometry {
   func im2col(
     images: Int, _ x: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, ld: Int
   ) {
-    let ohw = oh * ow
-    do {
-      for item in 0..<(images * c) {
-        let (i, ci) = (item / c, item % c)
-        let xi = x + i * c * h * w
-        let base = col + i * ohw
-        for ki in 0..<kh {
-          let (ohStart, ohEnd) = Self.validRange(k: ki, pad: ph, stride: sh, size: h, out: oh)
-          for kj in 0..<kw {
-            let row = base + ((ci * kh + ki) * kw + kj) * ld
-            let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
-            if ohStart > 0 { row.update(repeating: 0, count: ohStart * ow) }
-            if ohEnd < oh { (row + ohEnd * ow).update(repeating: 0, count: (oh - ohEnd) * ow) }
-            for o in ohStart..<ohEnd {
-              let d = row + o * ow
-              let src = xi + (ci * h + o * sh - ph + ki) * w - pw + kj
-              if owStart > 0 { d.update(repeating: 0, count: owStart) }
-              if owEnd < ow { (d + owEnd).update(repeating: 0, count: ow - owEnd) }
-              if sw == 1 {
-                (d + owStart).update(from: src + owStart, count: owEnd - owStart)
-              } else {
-                for q in owStart..<owEnd { d[q] = src[q * sw] }
-              }
+    for i in 0..<images {
+      im2col(image: x + i * c * h * w, rows: 0..<oh, col: col + i * oh * ow, ld: ld)
+    }
+  }
+
+  /// One image x `[C, H, W]`, output rows `rows` only → columns `[C·kh·kw, rows.count·OW]`
+  /// with row stride `ld`.
+  func im2col(
+    image xi: UnsafeMutablePointer<Float>, rows: Range<Int>, col: UnsafeMutablePointer<Float>,
+    ld: Int
+  ) {
+    let (r0, r1) = (rows.lowerBound, rows.upperBound)
+    for ci in 0..<c {
+      for ki in 0..<kh {
+        var (ohStart, ohEnd) = Self.validRange(k: ki, pad: ph, stride: sh, size: h, out: oh)
+        ohStart = min(max(ohStart, r0), r1)
+        ohEnd = max(min(ohEnd, r1), ohStart)
+        for kj in 0..<kw {
+          let row = col + ((ci * kh + ki) * kw + kj) * ld - r0 * ow
+          let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
+          if ohStart > r0 { (row + r0 * ow).update(repeating: 0, count: (ohStart - r0) * ow) }
+          if ohEnd < r1 { (row + ohEnd * ow).update(repeating: 0, count: (r1 - ohEnd) * ow) }
+          for o in ohStart..<ohEnd {
+            let d = row + o * ow
+            let src = xi + (ci * h + o * sh - ph + ki) * w - pw + kj
+            if owStart > 0 { d.update(repeating: 0, count: owStart) }
+            if owEnd < ow { (d + owEnd).update(repeating: 0, count: ow - owEnd) }
+            if sw == 1 {
+              (d + owStart).update(from: src + owStart, count: owEnd - owStart)
+            } else {
+              for q in owStart..<owEnd { d[q] = src[q * sw] }
             }
           }
         }

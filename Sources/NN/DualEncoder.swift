@@ -62,13 +62,19 @@ public final class DualEncoder {
   public let s2: Encoder
   /// The loss (owns the temperature).
   public let loss: InfoNCE
-  let workspace = Workspace()
+  let workspace1 = Workspace()
+  let workspace2 = Workspace()
+  /// With two or more threads (``BLAS/setThreads(_:)``), run the S1 and S2 encoders
+  /// concurrently, each on half of the threads. The encoders are independent until the loss, so
+  /// this needs two synchronizations per step instead of one per layer, which holds up much
+  /// better on a busy machine. Default true.
+  public var concurrentEncoders = true
 
   /// Builds the model and initializes parameters from `seed`.
   public init(config: DualEncoderConfig, seed: UInt64) {
     self.config = config
-    s1 = Encoder(prefix: "s1.", config: config.s1, store: store, workspace: workspace)
-    s2 = Encoder(prefix: "s2.", config: config.s2, store: store, workspace: workspace)
+    s1 = Encoder(prefix: "s1.", config: config.s1, store: store, workspace: workspace1)
+    s2 = Encoder(prefix: "s2.", config: config.s2, store: store, workspace: workspace2)
     loss = InfoNCE(
       store: store, temperature: config.temperature, learnable: config.learnableTemperature)
     store.finalize(seed: seed)
@@ -85,13 +91,39 @@ public final class DualEncoder {
   /// s1 `[N, C1, H, W]`, s2 `[N, C2, H, W]` → embeddings z1, z2 `[N, D]` (unit rows).
   public func forward(s1 x1: Tensor, s2 x2: Tensor, timer: LayerTimer? = nil) -> (Tensor, Tensor) {
     precondition(x1.dim(0) == x2.dim(0), "s1 batch \(x1.shape) and s2 batch \(x2.shape) differ")
-    return (s1.forward(x1, timer: timer), s2.forward(x2, timer: timer))
+    both(timer) {
+      s1.forward(x1, timer: timer)
+    } _: {
+      s2.forward(x2, timer: timer)
+    }
+    return (s1.embeddings, s2.embeddings)
   }
 
   /// Accumulates parameter gradients from dL/dz1, dL/dz2.
   public func backward(dz1: Tensor, dz2: Tensor, timer: LayerTimer? = nil) {
-    s2.backward(dz2, timer: timer)
-    s1.backward(dz1, timer: timer)
+    both(timer) {
+      s1.backward(dz1, timer: timer)
+    } _: {
+      s2.backward(dz2, timer: timer)
+    }
+  }
+
+  /// Runs the two encoder jobs concurrently (see ``concurrentEncoders``) or one after the other
+  /// (one thread, or when timing layers, since `LayerTimer` is single-threaded).
+  private func both(_ timer: LayerTimer?, _ a: () -> Void, _ b: () -> Void) {
+    let threads = Parallel.count
+    if concurrentEncoders && threads >= 2 && timer == nil {
+      workspace1.workerLimit = threads / 2
+      workspace2.workerLimit = threads - threads / 2
+      Parallel.forEachWorker(2, workers: 2) { worker, _ in
+        if worker == 0 { a() } else { b() }
+      }
+    } else {
+      workspace1.workerLimit = nil
+      workspace2.workerLimit = nil
+      a()
+      b()
+    }
   }
 
   /// Zeroes gradients, runs forward, InfoNCE and backward; gradients are then ready for the
@@ -119,6 +151,12 @@ public final class DualEncoder {
   public var convolutionColumns: Int {
     get { s1.convolutions.first?.minimumColumns ?? 0 }
     set { for c in s1.convolutions + s2.convolutions { c.minimumColumns = newValue } }
+  }
+
+  /// Output columns per im2col block on large maps (tuning knob; see ``Conv2d/blockColumns``).
+  public var convolutionBlockColumns: Int {
+    get { s1.convolutions.first?.blockColumns ?? 0 }
+    set { for c in s1.convolutions + s2.convolutions { c.blockColumns = newValue } }
   }
 
   /// Times every convolution of both encoders on the activations of the last forward pass:

@@ -69,7 +69,8 @@ public final class Encoder {
       outChannels: config.stemWidth, kernel: 3, stride: 2, padding: 1)
     stemConv.computesInputGradient = false
     stemBN = BatchNorm2d(
-      prefix + "stem.bn", store: store, channels: config.stemWidth, fusedReLU: true)
+      prefix + "stem.bn", store: store, channels: config.stemWidth, fusedReLU: true,
+      workspace: workspace)
     var blocks: [BasicBlock] = []
     var width = config.stemWidth
     for (s, w) in config.widths.enumerated() {

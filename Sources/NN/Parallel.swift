@@ -11,9 +11,10 @@ enum Parallel {
   /// `minimumPerChunk` keeps tiny loops on the calling thread.
   @inline(__always)
   static func forEachChunk(
-    _ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void
+    _ count: Int, workers limit: Int? = nil, minimumPerChunk: Int = 1,
+    _ body: (Range<Int>) -> Void
   ) {
-    let w = min(workers.load(ordering: .relaxed), count / max(minimumPerChunk, 1))
+    let w = min(limit ?? Parallel.count, count / max(minimumPerChunk, 1))
     if w <= 1 {
       body(0..<count)
       return
@@ -32,8 +33,10 @@ enum Parallel {
 extension Parallel {
   /// Calls `body(worker, range)` on up to `workers` contiguous chunks of `0..<count`, in
   /// parallel; `worker` indexes per-thread scratch space.
-  static func forEachWorker(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
-    let w = min(workers.load(ordering: .relaxed), count, Workspace.maxWorkers)
+  static func forEachWorker(
+    _ count: Int, workers limit: Int? = nil, _ body: (Int, Range<Int>) -> Void
+  ) {
+    let w = min(limit ?? Parallel.count, count, Workspace.maxWorkers)
     if w <= 1 {
       body(0, 0..<count)
       return

@@ -45,8 +45,16 @@ public final class ParameterStore {
   public private(set) var buffers: [Entry] = []
   /// Integer counters saved as I64 scalars (`num_batches_tracked`), in registration order.
   public private(set) var counterNames: [String] = []
-  /// Counter values, aligned with ``counterNames``.
-  public var counters: [Int64] = []
+  /// Counter values, aligned with ``counterNames``. Stored behind a pointer so the two encoders
+  /// of a model can update their own counters from two threads.
+  public var counters: [Int64] {
+    get { Array(UnsafeBufferPointer(start: counterStorage, count: counterNames.count)) }
+    set {
+      precondition(newValue.count == counterNames.count, "counter count")
+      for (i, v) in newValue.enumerated() { counterStorage[i] = v }
+    }
+  }
+  private var counterStorage: UnsafeMutablePointer<Int64> = .allocate(capacity: 1)
   /// Total number of trainable scalars.
   public private(set) var parameterCount = 0
   private(set) var bufferCount = 0
@@ -71,7 +79,11 @@ public final class ParameterStore {
     values.deallocate()
     gradients.deallocate()
     bufferValues.deallocate()
+    counterStorage.deallocate()
   }
+
+  /// Adds one to counter `i` (thread-safe for distinct counters).
+  func incrementCounter(_ i: Int) { counterStorage[i] += 1 }
 
   /// Registers a trainable tensor; returns its offset in the parameter block.
   func addParameter(
@@ -104,8 +116,7 @@ public final class ParameterStore {
   func addCounter(_ name: String) -> Int {
     precondition(!isFinalized, "register counters before finalize()")
     counterNames.append(name)
-    counters.append(0)
-    return counters.count - 1
+    return counterNames.count - 1
   }
 
   /// Allocates the blocks and draws initial values from a generator seeded with `seed`.
@@ -117,6 +128,9 @@ public final class ParameterStore {
     values = .allocate(capacity: max(parameterCount, 1))
     gradients = .allocate(capacity: max(parameterCount, 1))
     bufferValues = .allocate(capacity: max(bufferCount, 1))
+    counterStorage.deallocate()
+    counterStorage = .allocate(capacity: max(counterNames.count, 1))
+    counterStorage.initialize(repeating: 0, count: max(counterNames.count, 1))
     gradients.initialize(repeating: 0, count: max(parameterCount, 1))
     var rng = SeededGenerator(seed: seed)
     for e in parameters { Self.fill(values + e.offset, e, &rng) }
@@ -203,7 +217,7 @@ public final class ParameterStore {
       out.append((e.name, .float32(shape: e.shape, values: bufferValues + e.offset)))
     }
     for (i, name) in counterNames.enumerated() {
-      out.append((name, .int64(shape: [], values: [counters[i]])))
+      out.append((name, .int64(shape: [], values: [counterStorage[i]])))
     }
     return out.map { (name: $0.0, tensor: $0.1) }
   }
@@ -248,7 +262,7 @@ public final class ParameterStore {
     }
     for (i, name) in counterNames.enumerated() {
       let v = try fetch(name, []).int64s(name: prefix + name, path: file.path)
-      counters[i] = v[0]
+      counterStorage[i] = v[0]
       used.insert(prefix + name)
     }
     if !allowExtra {

@@ -92,6 +92,12 @@ final class Workspace {
   static let slots = 5
   private let pointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
   private let capacities: UnsafeMutablePointer<Int>
+  /// Threads the layers using this workspace may use (nil: ``BLAS/threads``). A model that runs
+  /// its two encoders concurrently gives each encoder's workspace a share.
+  var workerLimit: Int?
+
+  /// The thread count for layers using this workspace.
+  var workers: Int { min(workerLimit ?? Parallel.count, Self.maxWorkers) }
 
   init() {
     let n = Self.maxWorkers * Self.slots

@@ -20,6 +20,12 @@ enum BenchTrainCommand {
       .value(
         "conv-columns", valueName: "n", help: "Minimum GEMM width before images are folded.",
         default: "1024"),
+      .value(
+        "block-columns", valueName: "n", help: "im2col block width on large maps.",
+        default: "512"),
+      .flag(
+        "sequential-encoders", help: "Run S1 and S2 one after the other (threads split layers)."),
+      .flag("gemm-shapes", help: "Only time sgemm on the convolution GEMM shapes (1 thread)."),
       .flag("profile-convs", help: "Also time each convolution separately."),
       .flag("json", help: "Print one JSON object per thread count."),
     ],
@@ -44,10 +50,34 @@ enum BenchTrainCommand {
       default: throw args.usageError("--model must be small or tiny")
       }
       let columns = try args.value("conv-columns", default: 1024)
+      if args.flag("gemm-shapes") {
+        BLAS.setThreads(1)
+        let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
+          ("square 1024", 1024, 1024, 1024, false, false),
+          ("layer1 fwd/dx 32x4096x288", 32, 4096, 288, false, false),
+          ("layer1 dW 32x288x4096 (B^T)", 32, 288, 4096, false, true),
+          ("layer1 fwd^T 4096x32x288", 4096, 32, 288, false, false),
+          ("layer1 dW^T 288x32x4096 (B^T)", 288, 32, 4096, false, true),
+          ("layer1 fwd g4 32x16384x288", 32, 16384, 288, false, false),
+          ("layer1 dW g4 32x288x16384 (B^T)", 32, 288, 16384, false, true),
+          ("layer1 fwd^T via A^T,B^T 4096x32x288", 4096, 32, 288, true, true),
+          ("layer4 dW^T 2304x256x1024 (B^T)", 2304, 256, 1024, false, true),
+          ("layer2 fwd 64x1024x576", 64, 1024, 576, false, false),
+          ("layer3 fwd g4 128x1024x1152", 128, 1024, 1152, false, false),
+          ("layer4 fwd g16 256x1024x2304", 256, 1024, 2304, false, false),
+          ("layer4 dW 256x2304x1024 (B^T)", 256, 2304, 1024, false, true),
+        ]
+        for (name, m, n, k, ta, tb) in shapes {
+          let g = BLAS.measureSgemmGFLOPS(m: m, n: n, k: k, transA: ta, transB: tb)
+          print("\(name): \((g * 10).rounded() / 10) GFLOP/s")
+        }
+        return ExitCode.success
+      }
       for threads in threadList {
         let r = run(
           config: config, threads: threads, batch: batch, size: size, steps: steps, warmup: warmup,
-          columns: columns)
+          columns: columns, blockColumns: try args.value("block-columns", default: 512),
+          concurrent: !args.flag("sequential-encoders"))
         if args.flag("profile-convs") {
           let model = DualEncoder(config: config, seed: 1)
           model.convolutionColumns = columns
@@ -79,12 +109,14 @@ enum BenchTrainCommand {
 
   static func run(
     config: DualEncoderConfig, threads: Int, batch: Int, size: Int, steps: Int, warmup: Int,
-    columns: Int
+    columns: Int, blockColumns: Int, concurrent: Bool
   ) -> [String: Any] {
     BLAS.setThreads(threads)
     let sgemmBefore = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
     let model = DualEncoder(config: config, seed: 1)
     model.convolutionColumns = columns
+    model.concurrentEncoders = concurrent
+    model.convolutionBlockColumns = blockColumns
     let opt = AdamW(store: model.store, learningRate: 1e-3, weightDecay: 0.05)
     var rng = SeededGenerator(seed: 7)
     let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
@@ -96,12 +128,17 @@ enum BenchTrainCommand {
       opt.step()
     }
     var times: [Double] = []
+    var cpuTimes: [Double] = []
     for _ in 0..<steps {
       let t0 = Clock.now()
+      let c0 = Clock.processCPU()
       model.trainStep(s1: x1, s2: x2)
       opt.step()
       times.append(Clock.now() - t0)
+      cpuTimes.append(Clock.processCPU() - c0)
     }
+    cpuTimes.sort()
+    let cpuMedian = cpuTimes[cpuTimes.count / 2]
     // One more step with per-layer timing (adds a clock read per layer call).
     let timer = LayerTimer()
     let t0 = Clock.now()
@@ -124,9 +161,12 @@ enum BenchTrainCommand {
     let topLevel = timer.seconds.filter { !$0.key.contains(".") }.values.reduce(0, +)
     breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
     return [
-      "threads": threads, "conv_columns": columns, "batch": batch, "size": size, "steps": steps,
+      "threads": threads, "conv_columns": columns, "block_columns": blockColumns,
+      "concurrent_encoders": concurrent,
+      "batch": batch, "size": size, "steps": steps,
       "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
       "step_seconds_all": times,
+      "cpu_seconds_per_step": cpuMedian, "pairs_per_cpu_s": Double(batch) / cpuMedian,
       "model_gflop_per_step": convTrain / 1e9,
       "model_gflops": convTrain / median / 1e9,
       "conv_seconds": convSeconds, "conv_gflops": convTrain / max(convSeconds, 1e-9) / 1e9,

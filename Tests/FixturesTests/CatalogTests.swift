@@ -1,4 +1,5 @@
 import Foundation
+import TandemTestSupport
 import Testing
 
 @testable import Fixtures
@@ -154,27 +155,11 @@ import Testing
 @Suite struct FixturesCLITests {
   static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
-  static let binary: String? = {
-    if let env = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return env }
-    let local = packageRoot + "/.build/debug/tandem"
-    return FileManager.default.isExecutableFile(atPath: local) ? local : nil
-  }()
+  static let binary: String? = TandemCLI.binary
 
   static func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary!)
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self)
-    )
+    let r = try TandemCLI.run(args)
+    return (r.status, r.stdout, r.stderr)
   }
 
   @Test(.enabled(if: binary != nil)) func generatesAWorldAndPrintsJSON() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import TandemBase
+import TandemTestSupport
 import Testing
 
 /// `tandem info`, `tandem read` and `tandem bench read`, run as the built binary.
@@ -115,37 +116,5 @@ struct CLIReadInfoTests {
   }
 }
 
-/// Runs the built `tandem` binary.
-enum CLI {
-  static let binary: String? = {
-    if let b = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return b }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent()
-      .deletingLastPathComponent()
-    let path = root.appendingPathComponent(".build/debug/tandem").path
-    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-  }()
-
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
-  static func run(_ arguments: [String]) throws -> Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary!)
-    p.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Result(
-      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-      stderr: String(decoding: e, as: UTF8.self))
-  }
-}
+/// The built `tandem` binary (shared helper).
+typealias CLI = TandemCLI

@@ -96,6 +96,28 @@ struct GoldenParityTests {
   }
 }
 
+/// The row-blocked convolution path (large maps) gives PyTorch's gradients too.
+struct BlockedConvolutionTests {
+  @Test("row-blocked im2col/GEMM matches PyTorch")
+  func blocked() throws {
+    let file = try GoldenParityTests.golden()
+    let m = try GoldenParityTests.model(file)
+    for c in m.s1.convolutions + m.s2.convolutions {
+      c.blockColumns = 16
+      c.minimumColumns = 1
+    }
+    let r = m.trainStep(
+      s1: try GoldenParityTests.tensor(file, "input.s1"),
+      s2: try GoldenParityTests.tensor(file, "input.s2"))
+    #expect(abs(r.loss - (try file.tensors["out.loss"]!.floats()[0])) < 1e-5)
+    for e in m.store.parameters {
+      let reference = try file.tensors["grad." + e.name]!.floats()
+      let err = GoldenParityTests.scaledError(m.store.gradient(e.name)!, reference)
+      #expect(err < 1e-4, "gradient \(e.name): scaled error \(err)")
+    }
+  }
+}
+
 /// The threaded paths (batch split over workers, partial weight gradients summed) give the same
 /// results as one thread.
 struct ThreadingTests {

@@ -43,6 +43,10 @@ struct LayerGradientTests {
     ConvCase(
       n: 1, c: 2, k: 2, h: 3, w: 3, kernel: (3, 3), stride: (1, 1), padding: (2, 2), bias: true,
       minimumColumns: 1),
+    // ≥ 128 output channels: dW computed directly rather than as dWᵀ.
+    ConvCase(
+      n: 3, c: 2, k: 128, h: 5, w: 4, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: false,
+      minimumColumns: 1),
   ]
 
   /// Direct (naive) convolution as the forward reference.
@@ -81,6 +85,8 @@ struct LayerGradientTests {
       "c", store: store, workspace: Workspace(), inChannels: cs.c, outChannels: cs.k,
       kernel: cs.kernel, stride: cs.stride, padding: cs.padding, bias: cs.bias)
     conv.minimumColumns = cs.minimumColumns
+    // One image per GEMM also exercises the row-blocked path (blocks of a few output rows).
+    if cs.minimumColumns == 1 { conv.blockColumns = 3 }
     store.finalize(seed: 3)
     if cs.bias {
       let e = store.parameters[1]

@@ -1,41 +1,11 @@
 import Foundation
+import TandemTestSupport
 import Testing
 
-/// Runs the built `tandem` binary (TANDEM_BIN, or .build/debug/tandem of this package).
+/// The built `tandem` binary (shared helper).
 enum TandemBinary {
-  static let path: String = {
-    if let bin = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return bin }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent()
-      .deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/tandem").path
-  }()
-
-  static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
-
-  struct Output {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
-  static func run(_ arguments: [String]) throws -> Output {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read before waiting so a full pipe cannot block the child.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Output(
-      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-      stderr: String(decoding: e, as: UTF8.self))
-  }
+  static var exists: Bool { TandemCLI.binary != nil }
+  static func run(_ arguments: [String]) throws -> TandemCLI.Result { try TandemCLI.run(arguments) }
 }
 
 @Suite(.enabled(if: TandemBinary.exists, "tandem binary not built"))

@@ -1,31 +1,16 @@
 import Foundation
 import RangeIO
+import TandemTestSupport
 import Testing
 
 @testable import TileCache
 
-/// The built `tandem` binary: `TANDEM_BIN`, else `.build/debug/tandem` under the package root.
-private let tandemBinary: String = {
-  if let bin = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return bin }
-  var root = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { root.deleteLastPathComponent() }
-  return root.path + "/.build/debug/tandem"
-}()
-
 private func runTandem(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: tandemBinary)
-  process.arguments = arguments
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = FileHandle.nullDevice
-  try process.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  let r = try TandemCLI.run(arguments)
+  return (r.status, r.stdout)
 }
 
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: tandemBinary)))
+@Suite(.enabled(if: TandemCLI.binary != nil))
 struct CacheCommandTests {
   @Test func statsVerifyClear() async throws {
     let dir = temporaryDirectory()
