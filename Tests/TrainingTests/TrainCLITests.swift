@@ -140,6 +140,35 @@ struct TrainCLITests {
         == FileManager.default.contents(atPath: again + "/step-6/model.safetensors"))
   }
 
+  @Test func plainProgressLinesWhenNotATerminal() throws {
+    let out = temporaryRun("plain")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let r = try tandem(quickRun(out).filter { $0 != "--quiet" })
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("step 1/6"))
+    #expect(r.stderr.contains("pairs/s"))
+    #expect(!r.stderr.contains("\u{1B}["), "no terminal escapes in a pipe")
+  }
+
+  @Test func sigtermAlsoCheckpointsAndExits130() throws {
+    let out = temporaryRun("sigterm")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let running = try TandemProcess(quickRun(out, steps: 400))
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && running.process.isRunning
+      && !FileManager.default.fileExists(atPath: out + "/metrics.jsonl")
+    {
+      usleep(20_000)
+    }
+    usleep(100_000)
+    kill(running.process.processIdentifier, SIGTERM)
+    let r = running.wait()
+    #expect(r.status == 130, "\(r.stderr)")
+    let summary = try String(contentsOfFile: out + "/summary.json", encoding: .utf8)
+    #expect(summary.contains("\"interrupted\""))
+    #expect(FileManager.default.fileExists(atPath: out + "/latest"))
+  }
+
   @Test func resumeWithADifferentConfigIsRefused() throws {
     let out = temporaryRun("cli-mismatch")
     defer { try? FileManager.default.removeItem(atPath: out) }
