@@ -71,7 +71,8 @@ let package = Package(
     .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
     .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training", "NN", "Pipeline", "TandemBase"]),
+      name: "TrainingTests",
+      dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,23 +1,17 @@
 import Foundation
+import TandemTestSupport
 import Testing
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// The built `tandem` binary: `TANDEM_BIN`, or `.build/debug/tandem` of this package.
-let tandemBinary: String = {
-  if let bin = ProcessInfo.processInfo.environment["TANDEM_BIN"] { return bin }
-  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-  return root.appendingPathComponent(".build/debug/tandem").path
-}()
-
-let haveBinary = FileManager.default.isExecutableFile(atPath: tandemBinary)
+/// The built `tandem` binary (`TANDEM_BIN` or `.build/debug/tandem`), via the shared runner.
+let tandemBinary = TandemCLI.binary ?? ""
+let haveBinary = TandemCLI.binary != nil
 
 /// The bundled procedural world (4 tiles × 320², S1/S2 COGs and a STAC catalog).
-let fixtureCatalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-  .deletingLastPathComponent().deletingLastPathComponent()
+let fixtureCatalog = TandemCLI.packageRoot
   .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
 
 /// A short tandem-tiny run on the fixture world.
@@ -79,7 +73,8 @@ final class TandemProcess {
 }
 
 func tandem(_ arguments: [String]) throws -> CLIResult {
-  try TandemProcess(arguments).wait()
+  let r = try TandemCLI.run(arguments)
+  return CLIResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
 
 /// Small, fast options for CLI runs on the synthetic source.
