@@ -31,6 +31,7 @@ let package = Package(
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(
       name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
+    .target(name: "Training", dependencies: ["NN", "Pipeline", "TandemBase"]),
     .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
@@ -39,7 +40,7 @@ let package = Package(
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
         "Pipeline",
-        "Fixtures",
+        "Fixtures", "Training",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
@@ -70,6 +71,9 @@ let package = Package(
       exclude: ["Schemas"]),
     .target(name: "TandemTestSupport", path: "Tests/TandemTestSupport"),
     .testTarget(name: "CLITests", dependencies: ["TandemTestSupport"]),
+    .testTarget(
+      name: "TrainingTests",
+      dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -304,10 +304,16 @@ public struct STACLoader: Sendable {
         let i = next
         let request = DocumentRequest(url: level[i].url)
         group.addTask {
-          do throws(STACError) {
+          // An untyped do/catch: with `do throws(STACError)` here the release build (Swift 6.3)
+          // returned corrupted (index, result) tuples from the child tasks.
+          do {
             return (i, .success(try await self.document(request)))
-          } catch {
+          } catch let error as STACError {
             return (i, .failure(error))
+          } catch {
+            return (
+              i, .failure(STACError(.io, location: request.url, message: "\(error)"))
+            )
           }
         }
         next += 1

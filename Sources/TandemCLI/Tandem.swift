@@ -14,5 +14,6 @@ enum Tandem {
       CatalogCommand.spec,
       CacheCommand.spec,
       FetchCommand.spec,
+      TrainCommand.spec,
     ])
 }

@@ -1,0 +1,141 @@
+import Foundation
+import Pipeline
+import TandemBase
+
+/// What a checkpoint's `state.json` holds besides the tensors: enough to continue the run
+/// bit-identically.
+public struct CheckpointState: Codable, Sendable, Equatable {
+  /// Optimizer steps taken.
+  public var step: Int
+  /// Where the sampler stands after the last consumed batch.
+  public var cursor: SamplerCursor
+  /// ``TrainingConfig/hash`` of the run that wrote it.
+  public var configHash: String
+  /// Random streams: augmentations draw from `SeededGenerator(seed, stream: AUG, step, sample,
+  /// view)` and windows from the sampler's `(seed, epoch, slot, attempt)` streams, so the seed and
+  /// the step/cursor are the whole RNG state; recorded explicitly for readers.
+  public var rng: RNGState
+  /// Samples trained on so far.
+  public var samplesSeen: Int
+
+  /// See ``CheckpointState/rng``.
+  public struct RNGState: Codable, Sendable, Equatable {
+    public var seed: UInt64
+    public var scheme: String
+  }
+}
+
+/// Layout of a run directory:
+///
+/// ```
+/// RUN/config.json        the full TrainingConfig
+/// RUN/metrics.jsonl      one JSON object per step
+/// RUN/step-N/            model.safetensors, optimizer.safetensors, state.json
+/// RUN/latest             "step-N" (replaced atomically after the checkpoint is complete)
+/// RUN/summary.json       written when the run ends (completed or interrupted)
+/// ```
+public struct RunDirectory: Sendable {
+  /// The directory path.
+  public let path: String
+
+  public init(path: String) { self.path = path }
+
+  public var configPath: String { path + "/config.json" }
+  public var metricsPath: String { path + "/metrics.jsonl" }
+  public var latestPath: String { path + "/latest" }
+  public var summaryPath: String { path + "/summary.json" }
+
+  /// Path of the checkpoint directory of `step`.
+  public func checkpointPath(step: Int) -> String { path + "/step-\(step)" }
+
+  /// The checkpoint `latest` points to, or nil when there is none.
+  public func latestCheckpoint() throws -> (directory: String, state: CheckpointState)? {
+    guard FileManager.default.fileExists(atPath: latestPath) else { return nil }
+    guard let data = FileManager.default.contents(atPath: latestPath) else {
+      throw TrainingError(path: latestPath, reason: "cannot read")
+    }
+    let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard name.hasPrefix("step-"), !name.contains("/") else {
+      throw TrainingError(path: latestPath, reason: "does not name a step-N directory: '\(name)'")
+    }
+    let directory = path + "/" + name
+    let statePath = directory + "/state.json"
+    guard let stateData = FileManager.default.contents(atPath: statePath) else {
+      throw TrainingError(path: statePath, reason: "missing (checkpoint incomplete?)")
+    }
+    do {
+      return (directory, try JSONDecoder().decode(CheckpointState.self, from: stateData))
+    } catch {
+      throw TrainingError(path: statePath, reason: "invalid checkpoint state: \(error)")
+    }
+  }
+
+  /// Writes a checkpoint: everything goes to a temporary directory that is renamed to `step-N`
+  /// once complete, then `latest` is replaced atomically. A crash at any point leaves `latest`
+  /// pointing at a complete checkpoint (the previous one). Keeps the newest `keep` checkpoints.
+  public func writeCheckpoint(
+    step: Int, state: CheckpointState, keep: Int = 3, writeTensors: (String) throws -> Void
+  ) throws -> String {
+    let fm = FileManager.default
+    let final = checkpointPath(step: step)
+    let temporary = path + "/.step-\(step).tmp-\(getpid())"
+    try? fm.removeItem(atPath: temporary)
+    do {
+      try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+    } catch {
+      throw TrainingError(path: temporary, reason: "cannot create checkpoint directory: \(error)")
+    }
+    try writeTensors(temporary)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(Array(try encoder.encode(state)), to: temporary + "/state.json")
+    if fm.fileExists(atPath: final) {
+      // Re-writing the same step (e.g. final checkpoint = last periodic one): move the old one
+      // aside first so `latest` (which may name it) never sees a half-replaced directory.
+      let old = path + "/.step-\(step).old-\(getpid())"
+      try? fm.removeItem(atPath: old)
+      try fm.moveItem(atPath: final, toPath: old)
+      try fm.moveItem(atPath: temporary, toPath: final)
+      try? fm.removeItem(atPath: old)
+    } else {
+      guard rename(temporary, final) == 0 else {
+        throw TrainingError(
+          path: final, reason: "cannot rename checkpoint: \(String(cString: strerror(errno)))")
+      }
+    }
+    try AtomicFile.write(string: "step-\(step)\n", to: latestPath)
+    prune(keep: keep, current: step)
+    return final
+  }
+
+  /// Steps of the complete checkpoints present, ascending.
+  public func checkpointSteps() -> [Int] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    return names.compactMap { name in
+      name.hasPrefix("step-") ? Int(name.dropFirst(5)) : nil
+    }.sorted()
+  }
+
+  private func prune(keep: Int, current: Int) {
+    let steps = checkpointSteps().filter { $0 != current }
+    guard steps.count > keep - 1 else { return }
+    for s in steps.prefix(steps.count - (keep - 1)) {
+      try? FileManager.default.removeItem(atPath: checkpointPath(step: s))
+    }
+  }
+
+  /// Keeps only metrics lines with `step` ≤ `step` (lines written after the checkpoint a resume
+  /// starts from would otherwise appear twice).
+  public func truncateMetrics(after step: Int) throws {
+    guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+    let kept = lines.filter { line in
+      guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        let s = obj["step"] as? Int
+      else { return false }
+      return s <= step
+    }
+    try AtomicFile.write(
+      string: kept.map { $0 + "\n" }.joined(), to: metricsPath)
+  }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import NN
+
+/// What the positives of the contrastive loss are.
+public enum TrainingMode: String, Codable, Sendable, CaseIterable {
+  /// Dual encoder; positives are the S1 and S2 windows of the same place and near time
+  /// (symmetric InfoNCE — the paper's method).
+  case multimodal
+  /// Single encoder; positives are two augmented views of the same window (the baseline).
+  case simclr
+}
+
+/// The sensor a single-encoder run learns from.
+public enum Modality: String, Codable, Sendable, CaseIterable {
+  case s1
+  case s2
+}
+
+/// Model size preset (see ``EncoderConfig/small(inChannels:)`` and ``EncoderConfig/tiny(inChannels:)``).
+public enum ModelSize: String, Codable, Sendable, CaseIterable {
+  case small
+  case tiny
+}
+
+/// Everything that determines a training run. Saved as `config.json` in the run directory; a
+/// run is reproduced from it (`tandem train --config RUN/config.json`) and resumed only with an
+/// equal ``identity`` (see ``differences(from:)``).
+public struct TrainingConfig: Codable, Sendable, Equatable {
+  /// STAC catalog or item collection (path or URL) the pairs come from.
+  public var catalog: String = ""
+  public var mode: TrainingMode = .multimodal
+  /// Sensor of the SimCLR baseline (ignored by `multimodal`).
+  public var modality: Modality = .s2
+  public var model: ModelSize = .small
+  /// Window edge in pixels.
+  public var size: Int = 128
+  /// Samples (pairs, or windows for SimCLR) per step.
+  public var batch: Int = 32
+  /// Optimizer steps in the run (resolved from ``epochs`` when that is set).
+  public var steps: Int = 1000
+  /// Passes over the sampler's epoch instead of a step count (`nil` = use ``steps``).
+  public var epochs: Int? = nil
+  /// Peak learning rate (after warmup).
+  public var learningRate: Float = 1e-3
+  /// Learning rate at the end of the cosine decay.
+  public var minLearningRate: Float = 0
+  /// Linear warmup steps.
+  public var warmupSteps: Int = 50
+  /// AdamW decoupled weight decay.
+  public var weightDecay: Float = 0.05
+  /// InfoNCE temperature τ (initial value when learnable).
+  public var temperature: Float = 0.1
+  /// Whether τ is trained.
+  public var learnableTemperature: Bool = false
+  /// Global gradient-norm clip (0 disables).
+  public var gradientClip: Double = 1.0
+  /// Seed of weights, window order and augmentations.
+  public var seed: UInt64 = 0
+  /// Pairing: maximum |Δt| between S1 and S2 acquisitions, in days.
+  public var maxDays: Double = 3
+  /// Pairing: maximum S2 cloud cover, percent.
+  public var maxCloud: Double = 20
+  /// Pairing: minimum footprint overlap, fraction of the smaller footprint.
+  public var minOverlap: Double = 0.1
+  /// S2 bands, in channel order.
+  public var s2Bands: [String] = ["B02", "B03", "B04", "B08"]
+  /// SimCLR augmentations.
+  public var augmentation = AugmentationConfig()
+  /// Compute (BLAS and layer) threads. Results are bit-identical only at equal thread counts.
+  public var blasThreads: Int = 2
+  /// Decode worker threads of the pipeline (does not change results).
+  public var decodeThreads: Int = 2
+  /// Write a checkpoint every this many steps (a final one is always written).
+  public var checkpointEvery: Int = 500
+  /// `skip` or `fail` on fetch/decode errors.
+  public var onError: String = "skip"
+
+  public init() {}
+
+  /// Fields that may differ between a run and its resumption: they change how fast and how
+  /// verbosely a run goes, never its numbers.
+  public static let runtimeFields: Set<String> = ["decodeThreads", "checkpointEvery", "onError"]
+
+  /// Encoder forward passes per step, the same for every mode so budgets compare fairly:
+  /// multimodal runs B S1 + B S2 windows, SimCLR runs 2 × B views.
+  public var imagesPerStep: Int { 2 * batch }
+
+  /// Decodes a (possibly partial) config: missing keys keep their defaults, unknown keys are an
+  /// error (they are usually typos).
+  public static func decode(_ data: Data, source: String) throws -> TrainingConfig {
+    guard let overlay = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw TrainingError(path: source, reason: "not a JSON object")
+    }
+    var base = try TrainingConfig().dictionary()
+    let unknown = overlay.keys.filter { base[$0] == nil && $0 != "epochs" }.sorted()
+    guard unknown.isEmpty else {
+      throw TrainingError(
+        path: source,
+        reason: "unknown keys \(unknown); known keys: \(base.keys.sorted().joined(separator: ", "))"
+      )
+    }
+    for (k, v) in overlay { base[k] = v }
+    do {
+      let merged = try JSONSerialization.data(withJSONObject: base)
+      return try JSONDecoder().decode(TrainingConfig.self, from: merged)
+    } catch let DecodingError.typeMismatch(_, context) {
+      throw TrainingError(
+        path: source,
+        reason: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))")
+    } catch let DecodingError.dataCorrupted(context) {
+      throw TrainingError(
+        path: source,
+        reason:
+          "bad value at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+      )
+    } catch {
+      throw TrainingError(path: source, reason: "\(error)")
+    }
+  }
+
+  /// Reads a config file written by a run (or by hand).
+  public static func load(path: String) throws -> TrainingConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TrainingError(path: path, reason: "cannot read config file")
+    }
+    return try decode(data, source: path)
+  }
+
+  /// Pretty, key-sorted JSON (stable across runs, so configs diff cleanly).
+  public func json() -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
+  }
+
+  func dictionary() throws -> [String: Any] {
+    let data = try JSONEncoder().encode(self)
+    return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+  }
+
+  /// The fields that determine the numbers of a run, as canonical JSON.
+  public var identity: String {
+    var d = (try? dictionary()) ?? [:]
+    for k in Self.runtimeFields { d.removeValue(forKey: k) }
+    let data = try! JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// A 64-bit FNV-1a hash of ``identity``, hex; stored in every checkpoint.
+  public var hash: String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in identity.utf8 {
+      h ^= UInt64(b)
+      h = h &* 0x100_0000_01b3
+    }
+    return String(h, radix: 16)
+  }
+
+  /// Names and values of identity fields that differ, e.g. `["batch: 32 ≠ 16"]`.
+  public func differences(from other: TrainingConfig) -> [String] {
+    let a = (try? dictionary()) ?? [:]
+    let b = (try? other.dictionary()) ?? [:]
+    var out: [String] = []
+    for key in Set(a.keys).union(b.keys).sorted() where !Self.runtimeFields.contains(key) {
+      let va = a[key].map(Self.render) ?? "null"
+      let vb = b[key].map(Self.render) ?? "null"
+      if va != vb { out.append("\(key): \(vb) (saved) ≠ \(va) (given)") }
+    }
+    return out
+  }
+
+  private static func render(_ value: Any) -> String {
+    if let data = try? JSONSerialization.data(
+      withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+    {
+      return String(decoding: data, as: UTF8.self)
+    }
+    return "\(value)"
+  }
+
+  /// Checks ranges; returns a message for the first bad field.
+  public func validationError() -> String? {
+    if size < 16 { return "--size must be at least 16 (got \(size))" }
+    if batch < 2 { return "--batch must be at least 2: InfoNCE needs negatives (got \(batch))" }
+    if steps < 1 && epochs == nil { return "--steps must be positive (got \(steps))" }
+    if let e = epochs, e < 1 { return "--epochs must be positive (got \(e))" }
+    if !(learningRate > 0) { return "--lr must be positive" }
+    if minLearningRate < 0 || minLearningRate > learningRate {
+      return "min learning rate must be in [0, lr]"
+    }
+    if warmupSteps < 0 { return "--warmup must be >= 0" }
+    if weightDecay < 0 { return "--weight-decay must be >= 0" }
+    if !(temperature > 0) { return "--temperature must be positive" }
+    if gradientClip < 0 { return "gradient clip must be >= 0" }
+    if blasThreads < 1 { return "--blas-threads must be at least 1" }
+    if decodeThreads < 1 { return "--decode-threads must be at least 1" }
+    if checkpointEvery < 1 { return "--checkpoint-every must be at least 1" }
+    if onError != "skip" && onError != "fail" { return "--on-error must be skip or fail" }
+    if s2Bands.isEmpty { return "--s2-bands must name at least one band" }
+    if maxDays < 0 { return "--max-days must be >= 0" }
+    if maxCloud < 0 || maxCloud > 100 { return "--max-cloud must be in 0…100" }
+    if minOverlap < 0 || minOverlap > 1 { return "--min-overlap must be in 0…1" }
+    return augmentation.validationError()
+  }
+
+  /// Encoder of one modality with `channels` input bands.
+  func encoderConfig(channels: Int) -> EncoderConfig {
+    switch model {
+    case .small: return .small(inChannels: channels)
+    case .tiny: return .tiny(inChannels: channels)
+    }
+  }
+}
+
+/// A training run failed; names the file or run directory and the cause.
+public struct TrainingError: Error, CustomStringConvertible, Sendable {
+  /// The file, directory or catalog concerned.
+  public var path: String
+  /// What went wrong.
+  public var reason: String
+
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
+  }
+
+  public var description: String { "\(path): \(reason)" }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Pipeline
+import Testing
+
+@testable import Training
+
+struct InjectedFailure: Error {}
+
+@Suite struct RunDirectoryTests {
+  func state(_ step: Int) -> CheckpointState {
+    CheckpointState(
+      step: step, cursor: SamplerCursor(epoch: 0, position: step * 4), configHash: "abc",
+      rng: .init(seed: 1, scheme: "test"), samplesSeen: step * 4)
+  }
+
+  @Test func latestAlwaysNamesACompleteCheckpoint() throws {
+    let dir = temporaryRun("latest")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = RunDirectory(path: dir)
+    #expect(try run.latestCheckpoint() == nil)
+    _ = try run.writeCheckpoint(step: 3, state: state(3)) { d in
+      try Data("weights-3".utf8).write(to: URL(fileURLWithPath: d + "/model.safetensors"))
+    }
+    #expect(try run.latestCheckpoint()?.state == state(3))
+    // A crash while writing step 6 (simulated by a throwing writer) leaves latest at step 3,
+    // complete, and no step-6 directory.
+    #expect(throws: InjectedFailure.self) {
+      _ = try run.writeCheckpoint(step: 6, state: state(6)) { d in
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: d + "/model.safetensors"))
+        throw InjectedFailure()
+      }
+    }
+    let latest = try #require(try run.latestCheckpoint())
+    #expect(latest.state == state(3))
+    #expect(run.checkpointSteps() == [3])
+    #expect(
+      FileManager.default.contents(atPath: latest.directory + "/model.safetensors")
+        == Data("weights-3".utf8))
+    // Rewriting the same step replaces it completely.
+    _ = try run.writeCheckpoint(step: 3, state: state(3)) { d in
+      try Data("weights-3b".utf8).write(to: URL(fileURLWithPath: d + "/model.safetensors"))
+    }
+    #expect(
+      FileManager.default.contents(atPath: dir + "/step-3/model.safetensors")
+        == Data("weights-3b".utf8))
+  }
+
+  @Test func oldCheckpointsArePruned() throws {
+    let dir = temporaryRun("prune")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let run = RunDirectory(path: dir)
+    for s in 1...5 { _ = try run.writeCheckpoint(step: s, state: state(s), keep: 2) { _ in } }
+    #expect(run.checkpointSteps() == [4, 5])
+    #expect(try run.latestCheckpoint()?.state.step == 5)
+  }
+
+  @Test func corruptLatestIsReportedWithItsPath() throws {
+    let dir = temporaryRun("corrupt")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try Data("../../etc\n".utf8).write(to: URL(fileURLWithPath: dir + "/latest"))
+    let error = #expect(throws: TrainingError.self) {
+      try RunDirectory(path: dir).latestCheckpoint()
+    }
+    #expect(error?.path == dir + "/latest")
+  }
+
+  @Test func metricsAfterTheCheckpointAreDropped() throws {
+    let dir = temporaryRun("metrics")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let run = RunDirectory(path: dir)
+    let text = (1...6).map { #"{"step":\#($0),"loss":1}"# + "\n" }.joined()
+    try Data(text.utf8).write(to: URL(fileURLWithPath: run.metricsPath))
+    try run.truncateMetrics(after: 4)
+    let kept = try String(contentsOfFile: run.metricsPath, encoding: .utf8).split(separator: "\n")
+    #expect(kept.count == 4)
+  }
+}
