@@ -79,7 +79,11 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
     output = OrderedRingBuffer(capacity: configuration.slots)
     pool = DecodePool(
       threads: configuration.decodeThreads, queueCapacity: configuration.slots + 1)
-    let task = Task.detached(executorPreference: executor) { [self] in await self.produce() }
+    let task = Task.detached(executorPreference: executor) { [self] in
+      await self.produce()
+      // Every child task has finished: nothing else will run on the executor.
+      self.executor.shutdown()
+    }
     producer.withLock { $0 = task }
   }
 
@@ -122,13 +126,14 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
     return s
   }
 
-  /// Stops fetching and decoding and wakes a waiting consumer. Idempotent.
+  /// Stops fetching and decoding and wakes a waiting consumer. Idempotent. In-flight samples
+  /// finish or observe cancellation in the background; the producer then shuts down the fetch
+  /// executor (stopping it here could strand tasks that still need to resume on it).
   public func stop() {
     producer.withLock { $0?.cancel() }
     slots.close()
     output.close()
     pool.shutdown()
-    executor.shutdown()
   }
 
   // MARK: - Producer

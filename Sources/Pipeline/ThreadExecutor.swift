@@ -12,9 +12,11 @@ public final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
   private let overflow = Condition()
   private var pending: [UnownedJob] = []
 
-  /// Starts the executor's thread.
+  /// Starts the executor's thread. The thread keeps the executor alive until `shutdown()` has
+  /// been called and the queued jobs have run, so the last reference to an executor may be
+  /// dropped by a job running on it.
   public init(name: String = "tandem-fetch") {
-    let thread = Thread { [jobs, unowned self] in
+    let thread = Thread { [jobs, self] in
       while let job = jobs.take() {
         job.runSynchronously(on: self.asUnownedTaskExecutor())
         self.drainOverflow()

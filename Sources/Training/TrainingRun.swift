@@ -219,10 +219,7 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       configuration: PipelineConfiguration(
         slots: max(2 * config.batch, 8) + config.batch, decodeThreads: config.decodeThreads,
         onError: config.onError == "fail" ? .fail : .skip, epochs: config.epochs))
-    defer {
-      pipeline.stop()
-      retainStoppedPipeline(pipeline)
-    }
+    defer { pipeline.stop() }
     let metrics = try MetricsWriter(path: directory.metricsPath)
     let reporter = ProgressReporter(style: progress, total: config.steps)
     let batch = Batch(layout: loader.layout, capacity: config.batch)
@@ -333,17 +330,6 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
     try AtomicFile.write(Array(try encoder.encode(summary)) + [10], to: directory.summaryPath)
     return summary
   }
-}
-
-/// Stopped pipelines kept alive for the rest of the process. `StreamingPipeline.stop()` does not
-/// wait for its in-flight tasks, and those tasks run on the pipeline's `ThreadExecutor`, which the
-/// Swift runtime references unowned; releasing the pipeline right after `stop()` let a late task
-/// resume onto a destroyed executor ("read an unowned reference … already destroyed"). One
-/// pipeline per run, so the cost is bounded. Remove once the pipeline joins its tasks in `stop()`.
-private let stoppedPipelines = Mutex<[any Sendable]>([])
-
-func retainStoppedPipeline(_ pipeline: some Sendable) {
-  stoppedPipelines.withLock { $0.append(pipeline) }
 }
 
 /// Appends one JSON object per line to `metrics.jsonl`.

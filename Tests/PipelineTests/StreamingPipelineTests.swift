@@ -156,4 +156,28 @@ final class InFlightCounter: Sendable {
     endless.stop()
     #expect(try endless.next(into: batch) == false)
   }
+
+  /// Dropping a pipeline right after `stop()` while fetches are still in flight must be safe:
+  /// late tasks finish on an executor that outlives them.
+  @Test func releasingRightAfterStopWithWorkInFlightIsSafe() async throws {
+    let sampler = WindowSampler(regions: regions, windowSize: 8, seed: 5)
+    for _ in 0..<40 {
+      try await onConsumerThread {
+        let pipeline = StreamingPipeline(
+          loader: SyntheticLoader(maxDelayMicroseconds: 3_000), sampler: sampler,
+          configuration: PipelineConfiguration(slots: 16, decodeThreads: 2))
+        let batch = Batch(layout: SampleLayout(channels: [2, 3], size: 8), capacity: 2)
+        _ = try pipeline.next(into: batch)
+        pipeline.stop()
+      }
+    }
+    try await Task.sleep(for: .milliseconds(50))
+  }
+}
+
+/// Runs a blocking consumer on its own thread (never on the cooperative pool).
+func onConsumerThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+  try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+    Thread { c.resume(with: Result { try body() }) }.start()
+  }
 }

@@ -121,10 +121,7 @@ func train(
     let config = tinyConfig()
     let (loader, sampler) = syntheticData(config)
     let pipeline = StreamingPipeline(loader: loader, sampler: sampler)
-    defer {
-      pipeline.stop()
-      retainStoppedPipeline(pipeline)  // see its doc comment
-    }
+    defer { pipeline.stop() }
     let batch = Batch(layout: loader.layout, capacity: config.batch)
     let a = ContrastiveTrainer(config: config, s2Channels: 4)
     for _ in 0..<3 {
