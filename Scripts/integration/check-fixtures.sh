@@ -32,3 +32,7 @@ catalogs=("$OUT/catalog.json" "$OUT-decoupled/catalog.json")
 [[ -f "$ROOT/Catalogs/real/catalog.json" ]] && catalogs+=("$ROOT/Catalogs/real/catalog.json")
 "$VENV/bin/python" "$ROOT/Scripts/integration/check-fixtures.py" \
   "$ROOT/Tests/FixturesTests/Schemas" "${catalogs[@]}"
+
+# Tandem's reader returns GDAL's pixels on the generated COGs.
+"$VENV/bin/python" "$ROOT/Scripts/integration/check-fixtures-pixels.py" "$TANDEM_BIN" "$WORK" \
+  "$OUT" "$OUT-decoupled"
