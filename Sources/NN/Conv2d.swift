@@ -292,7 +292,7 @@ public final class Conv2d {
     dW: UnsafeMutablePointer<Float>, transposeDW: Bool, worker: Int
   ) {
     let timer = worker == 0 ? self.timer : nil
-    let (c, h, w, ohw, hw) = (geo.c, geo.h, geo.w, geo.oh * geo.ow, geo.h * geo.w)
+    let (c, ohw, hw) = (geo.c, geo.oh * geo.ow, geo.h * geo.w)
     let ckk = c * kernel.h * kernel.w
     let kkk = outChannels * kernel.h * kernel.w
     let g = groupSize(range.count, ohw)
