@@ -45,7 +45,9 @@ let package = Package(
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
     .testTarget(name: "CommandLineKitTests", dependencies: ["CommandLineKit"]),
-    .testTarget(name: "RangeIOTests", dependencies: ["RangeIO", "TileCache", "TandemBase"]),
+    .testTarget(
+      name: "RangeIOTests",
+      dependencies: ["RangeIO", "TileCache", "TandemBase", "TandemTestSupport"]),
     .testTarget(
       name: "TileCacheTests",
       dependencies: ["TileCache", "RangeIO", "TandemBase", "TandemTestSupport"]),

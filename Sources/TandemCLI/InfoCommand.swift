@@ -108,9 +108,16 @@ enum InfoCommand {
     let location = parsed.argument("location")!
     let headerSize = try parsed.value("header-size", default: 16384)
     guard headerSize >= 16 else { throw parsed.usageError("--header-size must be at least 16") }
-    let source = try ByteSources.open(location, options: IOOptions.sourceOptions(from: parsed))
-    let dataset = try await COGDataset.open(source, headerSize: headerSize)
-    let r = try await report(dataset)
+    let options = try IOOptions.sourceOptions(from: parsed)
+    let r: Report
+    do {
+      let source = try ByteSources.open(location, options: options)
+      r = try await report(COGDataset.open(source, headerSize: headerSize))
+    } catch {
+      // An offline miss may surface wrapped in a GeoTIFFError: list what the cache lacked.
+      for line in IOOptions.offlineReport(options) { printError(line) }
+      throw error
+    }
     if parsed.flag("json") {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]

@@ -61,23 +61,30 @@ enum ReadCommand {
     let headerSize = try parsed.value("header-size", default: 16384)
     guard headerSize >= 16 else { throw parsed.usageError("--header-size must be at least 16") }
     let options = try IOOptions.sourceOptions(from: parsed)
-    let source = try ByteSources.open(location, options: options)
-    let dataset = try await COGDataset.open(source, headerSize: headerSize)
     let window = PixelWindow(x: w[0], y: w[1], width: w[2], height: w[3])
+    let dataset: COGDataset
     let raster: Raster
-    if parsed.flag("mask") {
-      let level = try dataset.image(overview: overview)
-      guard
-        let mask = dataset.masks.first(where: {
-          $0.width == level.width && $0.height == level.height
-        })
-      else {
-        throw GeoTIFFError(
-          .invalidRequest, location: location, message: "no mask for overview \(overview)")
+    do {
+      let source = try ByteSources.open(location, options: options)
+      dataset = try await COGDataset.open(source, headerSize: headerSize)
+      if parsed.flag("mask") {
+        let level = try dataset.image(overview: overview)
+        guard
+          let mask = dataset.masks.first(where: {
+            $0.width == level.width && $0.height == level.height
+          })
+        else {
+          throw GeoTIFFError(
+            .invalidRequest, location: location, message: "no mask for overview \(overview)")
+        }
+        raster = try await dataset.read(dataset.plan(window: window, bands: [0], image: mask))
+      } else {
+        raster = try await dataset.read(window: window, bands: bands, overview: overview)
       }
-      raster = try await dataset.read(dataset.plan(window: window, bands: [0], image: mask))
-    } else {
-      raster = try await dataset.read(window: window, bands: bands, overview: overview)
+    } catch {
+      // An offline miss may surface wrapped in a GeoTIFFError: list what the cache lacked.
+      for line in IOOptions.offlineReport(options) { printError(line) }
+      throw error
     }
     try NPY.write(
       dtype: npyType(raster.sampleType), shape: [raster.bands, raster.height, raster.width],
