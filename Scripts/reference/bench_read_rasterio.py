@@ -16,10 +16,10 @@ jobs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 threads = int(sys.argv[2])
 # GDAL's recommended cloud settings (https://gdal.org/user/configoptions.html, COG guidance).
 # GDAL_HTTP_VERSION=2 only matters for servers that speak HTTP/2 (the loopback servers answer
-# HTTP/1.1 and ignore curl's h2c upgrade offer).
+# HTTP/1.1 and ignore curl's h2c upgrade offer). rasterio wants GDAL_CACHEMAX as an int, in bytes.
 env = dict(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR", CPL_VSIL_CURL_ALLOWED_EXTENSIONS=".tif",
            GDAL_HTTP_MERGE_CONSECUTIVE_RANGES="YES", GDAL_HTTP_MULTIPLEX="YES",
-           GDAL_HTTP_VERSION="2", VSI_CACHE="TRUE", GDAL_CACHEMAX="256")
+           GDAL_HTTP_VERSION="2", VSI_CACHE="TRUE", GDAL_CACHEMAX=256 << 20)
 
 
 def read(job):
