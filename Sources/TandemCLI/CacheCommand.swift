@@ -15,22 +15,36 @@ enum CacheCommand {
     name: "cache", abstract: "Inspect and maintain the on-disk tile cache.",
     subcommands: [
       CommandSpec(
-        name: "stats", abstract: "Show the number of entries, bytes and objects cached.",
+        name: "stats",
+        abstract:
+          "Show the number of entries, bytes and objects cached, and the last run's hit rate.",
         options: options,
         run: { parsed in
           let cache = try open(parsed)
           let stats = cache.statistics()
+          let last = cache.lastRun
           if parsed.flag("json") {
-            print(
-              json([
-                "directory": cache.directory, "entries": stats.entries, "bytes": stats.bytes,
-                "objects": stats.objects,
-              ]))
+            var figures: [String: Any] = [
+              "directory": cache.directory, "entries": stats.entries, "bytes": stats.bytes,
+              "objects": stats.objects,
+            ]
+            if let last {
+              figures["last_run"] = [
+                "hits": last.hits, "misses": last.misses, "hit_rate": last.hitRate,
+                "finished": last.finished,
+              ]
+            }
+            print(json(figures))
           } else {
             print("directory: \(cache.directory)")
             print("entries:   \(stats.entries)")
             print("bytes:     \(stats.bytes)")
             print("objects:   \(stats.objects)")
+            if let last {
+              print(
+                "last run:  \(last.hits) hit(s), \(last.misses) miss(es), hit rate "
+                  + String(format: "%.3f", last.hitRate))
+            }
           }
           return ExitCode.success
         }),

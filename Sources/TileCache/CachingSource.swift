@@ -71,6 +71,7 @@ public final class CachingSource: ByteSource {
     let nonEmpty = ranges.count { $0.length > 0 }
     stats.cacheHits.add(nonEmpty - misses.count, ordering: .relaxed)
     stats.cacheMisses.add(misses.count, ordering: .relaxed)
+    cache.countLookups(hits: nonEmpty - misses.count, misses: misses.count)
     guard !misses.isEmpty else { return results.map { $0! } }
     let missing = misses.map { ranges[$0] }
     if cache.offline {

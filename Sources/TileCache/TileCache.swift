@@ -34,6 +34,8 @@ public final class TileCache: ByteSourceCache {
   private let approximateBytes = Atomic<Int>(-1)
   private let missing = Mutex<[String: Set<ByteRange>]>([:])
   private let corruptDropped = Atomic<Int>(0)
+  private let runHits = Atomic<Int>(0)
+  private let runMisses = Atomic<Int>(0)
 
   /// `$XDG_CACHE_HOME/tandem`, else `~/.cache/tandem`.
   public static func defaultDirectory(environment: [String: String]) -> String {
@@ -55,6 +57,41 @@ public final class TileCache: ByteSourceCache {
         throw TileCacheError(path: root + sub, message: "cannot create cache directory: \(error)")
       }
     }
+  }
+
+  // The run's hit/miss counts outlive the process in `v1/last-run.json` (see `lastRun`); written
+  // when the cache is released, i.e. at the end of a command, so no command has to remember to.
+  deinit {
+    let hits = runHits.load(ordering: .relaxed)
+    let misses = runMisses.load(ordering: .relaxed)
+    guard hits + misses > 0 else { return }
+    let record = RunRecord(
+      hits: hits, misses: misses, finished: Date().timeIntervalSince1970.rounded())
+    guard let data = try? JSONEncoder().encode(record) else { return }
+    _ = writeAtomically(Array(data), to: root + "/last-run.json")
+  }
+
+  /// Cache hits and misses (byte ranges) of the last process that used this directory and made
+  /// at least one lookup.
+  public struct RunRecord: Sendable, Codable, Equatable {
+    public var hits: Int
+    public var misses: Int
+    /// When the run released the cache, in seconds since 1970.
+    public var finished: Double
+    /// hits / (hits + misses).
+    public var hitRate: Double { Double(hits) / Double(max(1, hits + misses)) }
+  }
+
+  /// The last run's record, or `nil` when none was written (or it is unreadable).
+  public var lastRun: RunRecord? {
+    readFile(root + "/last-run.json").flatMap {
+      try? JSONDecoder().decode(RunRecord.self, from: Data($0))
+    }
+  }
+
+  func countLookups(hits: Int, misses: Int) {
+    runHits.add(hits, ordering: .relaxed)
+    runMisses.add(misses, ordering: .relaxed)
   }
 
   public func wrap(_ source: any VersionedByteSource, stats: IOStats) -> any ByteSource {

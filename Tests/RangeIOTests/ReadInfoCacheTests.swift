@@ -19,6 +19,18 @@ struct ReadInfoCacheTests {
     return Array(try #require(FileManager.default.contents(atPath: world + "/" + tif)))
   }
 
+  /// `last_run` of `tandem cache stats --json`.
+  func lastRun(_ cache: [String]) throws -> (hits: Int, misses: Int, hitRate: Double) {
+    let stats = try TandemCLI.run(["cache", "stats", "--json"] + cache)
+    try #require(stats.status == 0, "\(stats.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+    let last = try #require(object?["last_run"] as? [String: Any], "\(stats.stdout)")
+    return (
+      try #require(last["hits"] as? Int), try #require(last["misses"] as? Int),
+      try #require(last["hit_rate"] as? Double)
+    )
+  }
+
   @Test func warmRepeatMakesNoRequestAndOfflineMissListsTheURL() throws {
     let dir = NSTemporaryDirectory() + "tandem-readinfo-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -38,10 +50,16 @@ struct ReadInfoCacheTests {
     #expect(cold.status == 0, "\(cold.stderr)")
     let afterCold = requests()
     #expect(afterCold > 0)
+    let coldRun = try lastRun(cache)
+    #expect(coldRun.misses > 0)
     let warm = try TandemCLI.run(read + ["--out", dir + "/warm.npy"])
     #expect(warm.status == 0, "\(warm.stderr)")
     #expect(requests() == afterCold)
     #expect(warm.stdout.hasPrefix("requests: 0 "), "\(warm.stdout)")
+    // `cache stats` reports the last run's lookups: the warm read hit every range.
+    let warmRun = try lastRun(cache)
+    #expect(warmRun.misses == 0 && warmRun.hits == coldRun.hits + coldRun.misses)
+    #expect(warmRun.hitRate == 1)
     let coldArray = FileManager.default.contents(atPath: dir + "/cold.npy")
     #expect(
       coldArray != nil && coldArray == FileManager.default.contents(atPath: dir + "/warm.npy"))
