@@ -4,7 +4,9 @@
 # one without delay and one waiting LATENCY ms before the first byte of every response, and
 # measures with medians of REPEATS runs:
 #   * `tandem bench read` (1 decode thread, HTTP/1.1) at concurrency 1/8/32 (windows in flight =
-#     transfers in flight = K), coalescing on (64 KiB) and off, with and without the delay;
+#     transfers in flight = K), coalescing on (64 KiB) and off, with and without the delay; and
+#     1 window in flight with 8 transfers (like one rasterio thread, whose GDAL fetches a
+#     window's tile rows in parallel);
 #   * cold vs warm tile cache (--cache) under the delay; the warm run must make 0 requests;
 #   * rasterio reading the same windows via /vsicurl/ with GDAL's cloud settings, 1 and 8
 #     threads, with and without the delay.
@@ -43,16 +45,17 @@ sed "s#^$WORK/www#http://127.0.0.1:$PORTL#" "$LAT_DIR/local.txt" >"$LAT_DIR/list
 
 # lat_tandem NAME DELAY K WINDOWS ARGS... : median of REPEATS runs -> L[NAME]=windows/s,
 # L[NAME_req]=server requests per run (median), L[NAME_rpw]=requests/window (tandem's count).
+# K = windows in flight = transfers in flight; K given as W/T sets them apart (windows/transfers).
 declare -A L
 lat_tandem() {
-  local name=$1 delay=$2 k=$3 n=$4
+  local name=$1 delay=$2 k=${3%/*} transfers=${3#*/} n=$4
   shift 4
   local runs=() reqs=()
   for _ in $(seq "$REPEATS"); do
     : >"$LAT_DIR/log-$delay"
     local out
     if ! out=$("$BIN" bench read --list "$LAT_DIR/list-$delay.txt" --windows "$n" --seed 42 \
-      --threads 1 --in-flight "$k" --concurrency "$k" --http1 \
+      --threads 1 --in-flight "$k" --concurrency "$transfers" --http1 \
       --windows-out "$LAT_DIR/windows-$delay.jsonl" "$@" 2>"$LAT_DIR/tandem.err"); then
       echo "tandem bench read failed: $(head -c 300 "$LAT_DIR/tandem.err")" >&2
       exit 1
@@ -89,6 +92,10 @@ lat_rasterio() {
 
 echo "== latency rows: $LAT_OBJECTS objects, delay 0 and $LATENCY ms, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 N1=$((LAT_WINDOWS / 5))
+# One window at a time but its tile rows fetched in parallel, as GDAL does for one rasterio thread.
+lat_tandem "delay0_w1_c8" 0 1/8 "$N1"
+lat_tandem "delay${LATENCY}_w1_c8" "$LATENCY" 1/8 "$N1"
+# Last: K = 32 with delay 0 writes windows-0.jsonl with all windows, which rasterio replays.
 for k in 1 8 32; do
   n=$LAT_WINDOWS
   [[ $k == 1 ]] && n=$N1
@@ -139,6 +146,11 @@ for k in 1 8 32; do
 done
 lat_emit latency_cache_warm_windows_per_s "${L[${D}_c32_cache_warm]}" cache_cold "${L[cold]}" \
   "warm_requests=${L[${D}_c32_cache_warm_req]}" "cold_requests=${L[cold_req]}"
+lat_emit latency_windows_per_s_w1_c8 "${L[${D}_w1_c8]}" no_latency "${L[delay0_w1_c8]}"
+lat_emit latency_vs_rasterio_windows_per_s_w1_c8_t1 "${L[${D}_w1_c8]}" rasterio \
+  "${L[rasterio_${D}_t1]}"
+lat_emit no_latency_vs_rasterio_windows_per_s_w1_c8_t1 "${L[delay0_w1_c8]}" rasterio \
+  "${L[rasterio_delay0_t1]}"
 for t in 1 8; do
   k=$([[ $t == 1 ]] && echo 1 || echo 8)
   lat_emit "latency_vs_rasterio_windows_per_s_c${k}_t$t" "${L[${D}_c$k]}" rasterio \
