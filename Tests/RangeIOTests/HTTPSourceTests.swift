@@ -326,7 +326,9 @@ func expectError(
     let source = HTTPSource(url: server.url("/blob"), options: fastOptions(retries: 1))
     let start = ContinuousClock.now
     let error = await expectError(.timeout) { _ = try await source.size() }
-    #expect(ContinuousClock.now - start < .seconds(5))
+    // The `.timeout` code is the proof (without the stall timeout the 5 s response would
+    // succeed); the clock only guards against a hang, loosely, since CI machines are loaded.
+    #expect(ContinuousClock.now - start < .seconds(30))
     #expect(error?.message.contains("after 1 retry") == true)
   }
 
@@ -356,7 +358,8 @@ func expectError(
     let error = await task.value
     #expect(error?.code == .cancelled)
     #expect(error?.range == far)
-    #expect(ContinuousClock.now - start < .seconds(3))
+    // Well before the server's 8 s delay: the transfer was aborted, not waited out.
+    #expect(ContinuousClock.now - start < .seconds(7))
     #expect(source.stats.snapshot.retries == 0)
   }
 
