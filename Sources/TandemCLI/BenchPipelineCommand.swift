@@ -30,6 +30,10 @@ enum BenchPipelineCommand {
         default: "0"),
       .value("decode-threads", valueName: "n", help: "Decode worker threads.", default: "2"),
       .value("slots", valueName: "n", help: "Samples in flight or ready at once.", default: "256"),
+      .value(
+        "decoded-cache", valueName: "mb",
+        help: "Decoded-tile cache in MB (0 = decode every window from its tiles).",
+        default: "1024"),
       .value("max-days", valueName: "d", help: "Largest |Δt| between S1 and S2.", default: "3"),
       .value("max-cloud", valueName: "pct", help: "Largest S2 eo:cloud_cover.", default: "50"),
       .value("min-overlap", valueName: "f", help: "Smallest footprint overlap.", default: "0.1"),
@@ -48,11 +52,13 @@ enum BenchPipelineCommand {
     let threads = try parsed.value("decode-threads", default: 2)
     let slots = try parsed.value("slots", default: 256)
     let seed = try parsed.value("seed", default: UInt64(0))
+    let decodedCacheMB = try parsed.value("decoded-cache", default: 1024)
     guard batchSize >= 1, size >= 8, batches >= 1, warmup >= 0, threads >= 1, slots >= 1,
-      stepMs >= 0
+      stepMs >= 0, decodedCacheMB >= 0
     else {
       throw parsed.usageError(
-        "--batch, --batches, --decode-threads and --slots must be positive, --size at least 8")
+        "--batch, --batches, --decode-threads and --slots must be positive, --size at least 8, "
+          + "--decoded-cache not negative")
     }
     let sourceOptions = try IOOptions.sourceOptions(from: parsed)
     let pairing = PairingParameters(
@@ -86,7 +92,7 @@ enum BenchPipelineCommand {
 
     let loader = PairLoader(
       dataset: dataset, windowSize: size, normalization: normalization,
-      sourceOptions: sourceOptions, workers: threads)
+      sourceOptions: sourceOptions, workers: threads, decodedCacheBytes: decodedCacheMB << 20)
     let pipeline = StreamingPipeline(
       loader: loader, sampler: dataset.sampler(windowSize: size, seed: seed),
       configuration: PipelineConfiguration(slots: slots, decodeThreads: threads))
@@ -136,7 +142,8 @@ enum BenchPipelineCommand {
     let json: [String: Any] = [
       "bench": "pipeline", "metric": "samples_per_s", "tandem": (rate * 10).rounded() / 10,
       "stall_percent": (stall * 1000).rounded() / 10, "batch": batchSize, "size": size,
-      "step_ms": stepMs, "decode_threads": threads, "bytes": result.bytes,
+      "step_ms": stepMs, "decode_threads": threads, "decoded_cache_mb": decodedCacheMB,
+      "bytes": result.bytes,
       "requests": result.requests, "failures": stats.failures,
       "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
       "peak_rss_mb": peakResidentMegabytes(),
