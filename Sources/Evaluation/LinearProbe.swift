@@ -99,35 +99,19 @@ public struct LinearProbe: Sendable {
     var logits = [Float](repeating: 0, count: classes)
     let (b1, b2): (Float, Float) = (0.9, 0.999)
     for t in 1...max(1, options.iterations) {
-      for k in 0..<p { grad[k] = 0 }
-      var loss: Float = 0
-      for i in 0..<n {
-        let row = i * dimension
-        var maxLogit = -Float.infinity
-        for c in 0..<classes {
-          var s = biases[c]
-          let w = c * dimension
-          for j in 0..<dimension { s += weights[w + j] * x[row + j] }
-          logits[c] = s
-          maxLogit = max(maxLogit, s)
+      // Raw pointers keep the O(n·classes·dimension) loops fast in debug builds too.
+      let loss = x.withUnsafeBufferPointer { xp in
+        sampleWeight.withUnsafeBufferPointer { swp in
+          weights.withUnsafeBufferPointer { wp in
+            grad.withUnsafeMutableBufferPointer { gp in
+              logits.withUnsafeMutableBufferPointer { lp in
+                Self.lossAndGradient(
+                  x: xp, labels: labels, sampleWeight: swp, weights: wp, biases: biases,
+                  dimension: dimension, classes: classes, l2: options.l2, grad: gp, logits: lp)
+              }
+            }
+          }
         }
-        var z: Float = 0
-        for c in 0..<classes {
-          logits[c] = expf(logits[c] - maxLogit)
-          z += logits[c]
-        }
-        let sw = sampleWeight[i]
-        loss -= sw * logf(max(logits[labels[i]] / z, 1e-30))
-        for c in 0..<classes {
-          let d = sw * (logits[c] / z - (c == labels[i] ? 1 : 0))
-          let w = c * dimension
-          for j in 0..<dimension { grad[w + j] += d * x[row + j] }
-          grad[classes * dimension + c] += d
-        }
-      }
-      for k in 0..<(classes * dimension) {
-        grad[k] += options.l2 * weights[k]
-        loss += 0.5 * options.l2 * weights[k] * weights[k]
       }
       finalLoss = loss
       let c1 = 1 - powf(b1, Float(t))
@@ -145,25 +129,73 @@ public struct LinearProbe: Sendable {
     }
   }
 
+  /// Mean weighted cross-entropy plus L2 penalty; writes its gradient into `grad`
+  /// (weights, then biases).
+  private static func lossAndGradient(
+    x: UnsafeBufferPointer<Float>, labels: [Int], sampleWeight: UnsafeBufferPointer<Float>,
+    weights: UnsafeBufferPointer<Float>, biases: [Float], dimension: Int, classes: Int, l2: Float,
+    grad: UnsafeMutableBufferPointer<Float>, logits: UnsafeMutableBufferPointer<Float>
+  ) -> Float {
+    for k in 0..<grad.count { grad[k] = 0 }
+    var loss: Float = 0
+    for i in 0..<labels.count {
+      let row = x.baseAddress! + i * dimension
+      var maxLogit = -Float.infinity
+      for c in 0..<classes {
+        var s = biases[c]
+        let w = weights.baseAddress! + c * dimension
+        for j in 0..<dimension { s += w[j] * row[j] }
+        logits[c] = s
+        maxLogit = max(maxLogit, s)
+      }
+      var z: Float = 0
+      for c in 0..<classes {
+        logits[c] = expf(logits[c] - maxLogit)
+        z += logits[c]
+      }
+      let sw = sampleWeight[i]
+      let label = labels[i]
+      loss -= sw * logf(max(logits[label] / z, 1e-30))
+      for c in 0..<classes {
+        let d = sw * (logits[c] / z - (c == label ? 1 : 0))
+        let g = grad.baseAddress! + c * dimension
+        for j in 0..<dimension { g[j] += d * row[j] }
+        grad[classes * dimension + c] += d
+      }
+    }
+    for k in 0..<(classes * dimension) {
+      grad[k] += l2 * weights[k]
+      loss += 0.5 * l2 * weights[k] * weights[k]
+    }
+    return loss
+  }
+
   /// The most likely class of each row of `features` (`count × dimension`).
   public func predict(_ features: [Float]) -> [Int] {
     precondition(features.count % dimension == 0, "feature count is not a multiple of dimension")
     let n = features.count / dimension
     var out = [Int](repeating: 0, count: n)
     var x = [Float](repeating: 0, count: dimension)
-    for i in 0..<n {
-      for j in 0..<dimension { x[j] = (features[i * dimension + j] - mean[j]) * inverseStd[j] }
-      var best = 0
-      var bestLogit = -Float.infinity
-      for c in 0..<classes {
-        var s = biases[c]
-        for j in 0..<dimension { s += weights[c * dimension + j] * x[j] }
-        if s > bestLogit {
-          bestLogit = s
-          best = c
+    features.withUnsafeBufferPointer { f in
+      weights.withUnsafeBufferPointer { wp in
+        x.withUnsafeMutableBufferPointer { xp in
+          for i in 0..<n {
+            for j in 0..<dimension { xp[j] = (f[i * dimension + j] - mean[j]) * inverseStd[j] }
+            var best = 0
+            var bestLogit = -Float.infinity
+            for c in 0..<classes {
+              var s = biases[c]
+              let w = wp.baseAddress! + c * dimension
+              for j in 0..<dimension { s += w[j] * xp[j] }
+              if s > bestLogit {
+                bestLogit = s
+                best = c
+              }
+            }
+            out[i] = best
+          }
         }
       }
-      out[i] = best
     }
     return out
   }

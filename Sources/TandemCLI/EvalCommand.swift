@@ -8,7 +8,8 @@ import Training
 enum EvalCommand {
   static let spec = CommandSpec(
     name: "eval",
-    abstract: "Probe a frozen encoder on labelled windows (land cover or flood) and report metrics.",
+    abstract:
+      "Probe a frozen encoder on labelled windows (land cover or flood) and report metrics.",
     discussion: """
       Freezes one encoder of a tandem train run (latest checkpoint, with the run's saved \
       normalization) or a random init (--checkpoint random; BatchNorm statistics calibrated on \
