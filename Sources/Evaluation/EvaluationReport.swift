@@ -24,6 +24,8 @@ public struct EvaluationReport: Sendable {
   public var results: [ProbeResult]
   /// Wall time in seconds.
   public var seconds: Double
+  /// Caveats about the protocol (e.g. pretraining saw the test tiles' imagery).
+  public var warnings: [String] = []
 
   /// Creates a report.
   public init(
@@ -71,7 +73,7 @@ public struct EvaluationReport: Sendable {
       "window_size": windowSize, "seed": seed, "train_windows": trainWindows,
       "test_windows": testWindows, "train_tiles": trainTiles, "test_tiles": testTiles,
       "skipped": skipped, "seconds": (seconds * 1000).rounded() / 1000,
-      "results": results.map(metrics),
+      "results": results.map(metrics), "warnings": warnings,
     ]
     let data =
       (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -94,6 +96,7 @@ public struct EvaluationReport: Sendable {
           + skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
             separator: "; "))
     }
+    for w in warnings { lines.append("warning: " + w) }
     lines.append("")
     let names = task.classNames
     var header = "| probe | OA | balanced acc | water IoU | water F1 |"

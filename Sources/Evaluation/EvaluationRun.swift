@@ -41,6 +41,13 @@ public struct EvaluationRequest: Sendable {
   }
 }
 
+/// Whether two catalog locations name the same file (paths standardized) or URL.
+func sameCatalog(_ a: String, _ b: String) -> Bool {
+  if a.contains("://") || b.contains("://") { return a == b }
+  return URL(fileURLWithPath: a).standardizedFileURL.path
+    == URL(fileURLWithPath: b).standardizedFileURL.path
+}
+
 /// Runs one evaluation: frozen encoder → labelled windows split by tile → probes → report.
 public enum EvaluationRun {
   /// Loads the encoder and the windows, fits the probes and scores them. `log` gets progress.
@@ -126,9 +133,16 @@ public enum EvaluationRun {
       request.task == .landcover
       ? Evaluator.landcover(encoder: frozen, split: split, name: name, options: options)
       : Evaluator.flood(encoder: frozen, split: split, name: name, options: options)
-    return EvaluationReport(
+    var report = EvaluationReport(
       task: request.task, checkpoint: request.checkpoint, origin: frozen.origin,
       modality: modality.rawValue, windowSize: size, seed: request.seed, split: split,
       results: results, seconds: Date().timeIntervalSince(started))
+    if !isRandom && sameCatalog(config.catalog, catalog) {
+      // `tandem train` reads every pair of its catalog, whatever the tile's tandem:role.
+      report.warnings.append(
+        "the run pretrained on this catalog, which includes the probe-train and test tiles' "
+          + "imagery (no labels); tandem train does not filter by tandem:role")
+    }
+    return report
   }
 }

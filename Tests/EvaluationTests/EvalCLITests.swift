@@ -52,6 +52,9 @@ struct EvalCLITests {
     #expect(report["window_size"] as? Int == 32)
     #expect(report["train_tiles"] as? [String] == ["t02"])
     #expect(report["test_tiles"] as? [String] == ["t03"])
+    // The run pretrained on the same catalog (all tiles): the report says so.
+    #expect(
+      (report["warnings"] as? [String])?.first?.contains("does not filter by tandem:role") == true)
     let results = try #require(report["results"] as? [[String: Any]])
     #expect(results.count == 2)
     #expect((results[0]["name"] as? String)?.hasPrefix("raw band statistics") == true)
@@ -97,6 +100,7 @@ struct EvalCLITests {
     try #require(r.status == 0, "\(r.stderr)")
     let report = try json(r.stdout)
     #expect(report["origin"] as? String == "random(seed 0)")
+    #expect((report["warnings"] as? [String]) == [])
     let results = try #require(report["results"] as? [[String: Any]])
     #expect((results[1]["name"] as? String)?.contains("random init") == true)
     for x in results { try checkResult(x, classes: 6) }
