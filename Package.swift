@@ -33,6 +33,11 @@ let package = Package(
       name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
     .target(name: "Training", dependencies: ["NN", "Pipeline", "TandemBase"]),
     .target(
+      name: "Evaluation",
+      dependencies: [
+        "NN", "Pipeline", "Training", "GeoTIFF", "STAC", "Pairing", "RangeIO", "TandemBase",
+      ]),
+    .target(
       name: "Fixtures",
       dependencies: ["TandemBase", "GeoTIFF", "STAC", "CTandemShims", "CTIFF"]),
     .executableTarget(
@@ -40,7 +45,7 @@ let package = Package(
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
         "Pipeline",
-        "Fixtures", "Training",
+        "Fixtures", "Training", "Evaluation",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
@@ -76,6 +81,9 @@ let package = Package(
     .testTarget(
       name: "TrainingTests",
       dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
+    .testTarget(
+      name: "EvaluationTests",
+      dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

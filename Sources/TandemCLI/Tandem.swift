@@ -15,5 +15,6 @@ enum Tandem {
       CacheCommand.spec,
       FetchCommand.spec,
       TrainCommand.spec,
+      EvalCommand.spec,
     ])
 }

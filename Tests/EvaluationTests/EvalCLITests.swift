@@ -1,0 +1,130 @@
+import Foundation
+import TandemTestSupport
+import Testing
+
+/// `tandem train` (tiny, 20 steps, 32 px) then `tandem eval` on the bundled world.
+@Suite(.serialized, .enabled(if: TandemCLI.binary != nil))
+struct EvalCLITests {
+  static func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "tandem-eval-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  func json(_ text: String) throws -> [String: Any] {
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(object as? [String: Any])
+  }
+
+  /// Checks the metrics of one probe and returns them.
+  func checkResult(_ r: [String: Any], classes: Int) throws {
+    let matrix = try #require(r["confusion_matrix"] as? [[Int]])
+    #expect(matrix.count == classes && matrix.allSatisfy { $0.count == classes })
+    #expect(matrix.flatMap { $0 }.reduce(0, +) == r["test_samples"] as? Int)
+    for key in ["overall_accuracy", "balanced_accuracy", "water_iou", "water_f1"] {
+      let v = try #require(r[key] as? Double, "\(key)")
+      #expect(v >= 0 && v <= 1, "\(key) = \(v)")
+    }
+    let correct = (0..<classes).reduce(0) { $0 + matrix[$1][$1] }
+    let oa = try #require(r["overall_accuracy"] as? Double)
+    #expect(abs(oa - Double(correct) / Double(matrix.flatMap { $0 }.reduce(0, +))) < 1e-9)
+  }
+
+  @Test func trainThenEvaluate() throws {
+    let dir = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = dir + "/run"
+    let train = try TandemCLI.run([
+      "train", "--catalog", fixtureCatalog, "--model", "tiny", "--size", "32", "--batch", "8",
+      "--steps", "20", "--warmup", "2", "--blas-threads", "1", "--seed", "1", "--out", run,
+      "--quiet",
+    ])
+    try #require(train.status == 0, "\(train.stderr)")
+
+    let landcover = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--task", "landcover", "--catalog", fixtureCatalog, "--json",
+      "--quiet",
+    ])
+    try #require(landcover.status == 0, "\(landcover.stderr)")
+    let report = try json(landcover.stdout)
+    #expect(report["task"] as? String == "landcover")
+    #expect(report["modality"] as? String == "s2")
+    #expect(report["window_size"] as? Int == 32)
+    #expect(report["train_tiles"] as? [String] == ["t02"])
+    #expect(report["test_tiles"] as? [String] == ["t03"])
+    // The run pretrained on the same catalog (all tiles): the report says so.
+    #expect(
+      (report["warnings"] as? [String])?.first?.contains("does not filter by tandem:role") == true)
+    let results = try #require(report["results"] as? [[String: Any]])
+    #expect(results.count == 2)
+    #expect((results[0]["name"] as? String)?.hasPrefix("raw band statistics") == true)
+    #expect((results[1]["name"] as? String)?.contains("multimodal") == true)
+    for r in results { try checkResult(r, classes: 6) }
+
+    // Same seed, same report (the probe is deterministic).
+    let again = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--task", "landcover", "--catalog", fixtureCatalog, "--json",
+      "--quiet",
+    ])
+    let a = try #require(json(again.stdout)["results"] as? [[String: Any]])
+    #expect(
+      a.map { $0["confusion_matrix"] as? [[Int]] }
+        == results.map { $0["confusion_matrix"] as? [[Int]] })
+
+    let flood = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--task", "flood", "--catalog", fixtureCatalog, "--json",
+      "--quiet",
+    ])
+    try #require(flood.status == 0, "\(flood.stderr)")
+    let floodReport = try json(flood.stdout)
+    #expect(floodReport["modality"] as? String == "s1")
+    let floodResults = try #require(floodReport["results"] as? [[String: Any]])
+    for r in floodResults { try checkResult(r, classes: 2) }
+    // S1 water is dark: even the 1×1 head on the input pixels finds most of it.
+    #expect((floodResults[0]["water_iou"] as? Double ?? 0) > 0.5)
+
+    // Text output has the table and the confusion matrices.
+    let text = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--task", "landcover", "--catalog", fixtureCatalog, "-q",
+    ])
+    #expect(text.status == 0)
+    #expect(text.stdout.contains("| probe | OA | balanced acc | water IoU |"))
+    #expect(text.stdout.contains("confusion (rows truth, columns prediction)"))
+  }
+
+  @Test func randomInit() throws {
+    let r = try TandemCLI.run([
+      "eval", "--checkpoint", "random", "--model", "tiny", "--size", "32", "--task", "landcover",
+      "--catalog", fixtureCatalog, "--json", "--quiet",
+    ])
+    try #require(r.status == 0, "\(r.stderr)")
+    let report = try json(r.stdout)
+    #expect(report["origin"] as? String == "random(seed 0)")
+    #expect((report["warnings"] as? [String]) == [])
+    let results = try #require(report["results"] as? [[String: Any]])
+    #expect((results[1]["name"] as? String)?.contains("random init") == true)
+    for x in results { try checkResult(x, classes: 6) }
+  }
+
+  @Test(arguments: [
+    (["--task", "landcover", "--probe", "head"], Int32(64), "not implemented"),
+    (["--task", "roads"], 64, "--task must be"),
+    (["--task", "flood", "--modality", "s3"], 64, "--modality"),
+    (["--task", "flood", "--size", "40"], 64, "multiple of 16"),
+  ])
+  func usageErrors(extra: [String], status: Int32, message: String) throws {
+    let r = try TandemCLI.run(
+      ["eval", "--checkpoint", "random", "--catalog", fixtureCatalog] + extra)
+    #expect(r.status == status)
+    #expect(r.stderr.contains(message), "\(r.stderr)")
+  }
+
+  @Test func missingRunFails() throws {
+    let r = try TandemCLI.run([
+      "eval", "--checkpoint", "/nonexistent/run", "--task", "landcover", "--catalog",
+      fixtureCatalog,
+    ])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("error: /nonexistent/run: not a tandem train run directory"))
+  }
+}
