@@ -145,7 +145,7 @@ public enum ProbeDatasetBuilder {
       let plane = windowSize * windowSize
       for y in stride(from: 0, through: region.height - windowSize, by: windowSize) {
         for x in stride(from: 0, through: region.width - windowSize, by: windowSize) {
-          let sample = try windowSample(region: r, x: x, y: y, size: windowSize, slot: slot)
+          let sample = WindowSample(region: r, x: x, y: y, size: windowSize, slot: slot)
           slot += 1
           var a = [Float](repeating: 0, count: region.s1.count * plane)
           var b = [Float](repeating: 0, count: region.s2.count * plane)
@@ -202,14 +202,5 @@ public enum ProbeDatasetBuilder {
       ta.count == tb.count
     else { return false }
     return zip(ta, tb).allSatisfy { abs($0 - $1) < 1e-3 }
-  }
-
-  /// `WindowSample` has no public memberwise initializer; it is `Codable`, so build it from its
-  /// coded form (same fields the sampler writes into checkpoints).
-  static func windowSample(region: Int, x: Int, y: Int, size: Int, slot: Int) throws -> WindowSample
-  {
-    let json =
-      "{\"region\":\(region),\"x\":\(x),\"y\":\(y),\"size\":\(size),\"epoch\":0,\"slot\":\(slot),\"attempt\":0}"
-    return try JSONDecoder().decode(WindowSample.self, from: Data(json.utf8))
   }
 }

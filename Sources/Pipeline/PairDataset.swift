@@ -65,15 +65,34 @@ public struct PairDatasetOptions: Sendable {
   public var pairing: PairingParameters
   public var rules: AssetRules
   public var load: LoadOptions
+  /// `KEY=VALUE` conditions on item properties (e.g. `tandem:role=pretrain`): an item is used
+  /// only if, for every key named, its property (as text) equals one of the values given for
+  /// that key. Keeps pretraining off the locations an evaluation probes.
+  public var itemFilters: [String]
 
   public init(
     sourceOptions: SourceOptions = SourceOptions(), pairing: PairingParameters = .init(),
-    rules: AssetRules = AssetRules(), load: LoadOptions = LoadOptions()
+    rules: AssetRules = AssetRules(), load: LoadOptions = LoadOptions(), itemFilters: [String] = []
   ) {
     self.sourceOptions = sourceOptions
     self.pairing = pairing
     self.rules = rules
     self.load = load
+    self.itemFilters = itemFilters
+  }
+
+  /// The filters as key → accepted values; `nil` with the offending text when malformed.
+  public static func parseFilters(
+    _ filters: [String]
+  ) -> Result<[String: Set<String>], PipelineError> {
+    var out: [String: Set<String>] = [:]
+    for f in filters {
+      guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
+        return .failure(PipelineError(location: f, message: "item filter must be KEY=VALUE"))
+      }
+      out[String(f[..<eq]), default: []].insert(String(f[f.index(after: eq)...]))
+    }
+    return .success(out)
   }
 }
 
@@ -95,11 +114,20 @@ public struct PairDataset: Sendable {
     let loader = STACLoader(
       fetcher: ByteSourceFetcher(options: options.sourceOptions), options: options.load)
     let result = try await loader.loadItems(from: catalog)
+    let filters = try PairDatasetOptions.parseFilters(options.itemFilters).get()
+    let items = result.items.filter { item in
+      filters.allSatisfy { key, accepted in
+        guard let value = item.properties[key] else { return false }
+        let text =
+          value.stringValue ?? value.intValue.map(String.init) ?? value.boolValue.map(String.init)
+        return text.map(accepted.contains) ?? false
+      }
+    }
     let pairer = Pairer(
       parameters: options.pairing, selector: AssetSelector(rules: options.rules))
-    let index = pairer.pair(result.items)
+    let index = pairer.pair(items)
     var byID: [String: Item] = [:]
-    for item in result.items { byID[(item.collection ?? "") + "\u{1}" + item.id] = item }
+    for item in items { byID[(item.collection ?? "") + "\u{1}" + item.id] = item }
     var regions: [PairRegion] = []
     var excluded: [String: Int] = [:]
     for pair in index.pairs {

@@ -27,6 +27,18 @@ public struct WindowSample: Sendable, Hashable, Codable {
   public var epoch: Int
   public var slot: Int
   public var attempt: Int
+
+  public init(
+    region: Int, x: Int, y: Int, size: Int, epoch: Int = 0, slot: Int = 0, attempt: Int = 0
+  ) {
+    self.region = region
+    self.x = x
+    self.y = y
+    self.size = size
+    self.epoch = epoch
+    self.slot = slot
+    self.attempt = attempt
+  }
 }
 
 /// Draws windows from regions (the common footprints of S1/S2 pairs) as a pure function of

@@ -44,6 +44,11 @@ enum TrainCommand {
       .flag("learnable-temperature", help: "Train the temperature."),
       .flag("per-band-jitter", help: "SimCLR ablation: colour jitter drawn per band."),
       .value("max-days", valueName: "D", help: "Pairing: max |Δt| in days (default 3)."),
+      .value(
+        "where", valueName: "KEY=VALUE",
+        help:
+          "Use only items whose property KEY equals VALUE (e.g. tandem:role=pretrain); repeat for more values or keys.",
+        repeating: true),
       .value("max-cloud", valueName: "PCT", help: "Pairing: max S2 cloud cover % (default 20)."),
       .value(
         "min-overlap", valueName: "F", help: "Pairing: min footprint overlap 0…1 (default 0.1)."),
@@ -153,7 +158,8 @@ enum TrainCommand {
     let dataset = try await PairDataset.open(
       catalog: catalog,
       options: PairDatasetOptions(
-        sourceOptions: options, pairing: pairing, rules: AssetRules(bands: config.s2Bands)))
+        sourceOptions: options, pairing: pairing, rules: AssetRules(bands: config.s2Bands),
+        itemFilters: config.itemFilters))
     guard !dataset.regions.isEmpty else {
       throw PipelineError(
         location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)
@@ -231,6 +237,12 @@ enum TrainCommand {
     if p.flag("learnable-temperature") { c.learnableTemperature = true }
     if p.flag("per-band-jitter") { c.augmentation.perBandJitter = true }
     if let v: Double = try p.value("max-days") { c.maxDays = v }
+    if !p.strings("where").isEmpty {
+      if case .failure(let e) = PairDatasetOptions.parseFilters(p.strings("where")) {
+        throw p.usageError("--where \(e.location): expected KEY=VALUE")
+      }
+      c.itemFilters = p.strings("where")
+    }
     if let v: Double = try p.value("max-cloud") { c.maxCloud = v }
     if let v: Double = try p.value("min-overlap") { c.minOverlap = v }
     if let v = p.string("s2-bands") {

@@ -62,6 +62,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public var maxCloud: Double = 20
   /// Pairing: minimum footprint overlap, fraction of the smaller footprint.
   public var minOverlap: Double = 0.1
+  /// Item filters `KEY=VALUE` applied before pairing (e.g. `tandem:role=pretrain`).
+  public var itemFilters: [String] = []
   /// S2 bands, in channel order.
   public var s2Bands: [String] = ["B02", "B03", "B04", "B08"]
   /// SimCLR augmentations.

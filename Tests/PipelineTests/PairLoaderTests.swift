@@ -31,6 +31,29 @@ import Testing
     }
   }
 
+  /// Item filters keep pretraining off the probe and test tiles.
+  @Test func itemFiltersSelectTilesByRole() async throws {
+    let all = try await dataset()
+    let pretrain = try await PairDataset.open(
+      catalog: Self.catalog,
+      options: PairDatasetOptions(
+        pairing: PairingParameters(maxDays: 3, maxCloud: 50),
+        itemFilters: ["tandem:role=pretrain"]))
+    #expect(!pretrain.regions.isEmpty)
+    #expect(pretrain.regions.count < all.regions.count)
+    #expect(pretrain.regions.allSatisfy { $0.s1ID.contains("-t00-") || $0.s1ID.contains("-t01-") })
+    let both = try await PairDataset.open(
+      catalog: Self.catalog,
+      options: PairDatasetOptions(
+        pairing: PairingParameters(maxDays: 3, maxCloud: 50),
+        itemFilters: ["tandem:role=pretrain", "tandem:role=test"]))
+    #expect(both.regions.count > pretrain.regions.count)
+    await #expect(throws: PipelineError.self) {
+      _ = try await PairDataset.open(
+        catalog: Self.catalog, options: PairDatasetOptions(itemFilters: ["no-equals-sign"]))
+    }
+  }
+
   /// A window through the loader equals a direct read of the same pixels (identity
   /// normalization, no dB), channel by channel.
   @Test func loaderWindowEqualsDirectRead() async throws {
