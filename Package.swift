@@ -31,7 +31,9 @@ let package = Package(
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(
       name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
-    .target(name: "Training", dependencies: ["NN", "Pipeline", "TandemBase"]),
+    .target(
+      name: "Training",
+      dependencies: ["NN", "Pipeline", "Pairing", "RangeIO", "STAC", "TandemBase"]),
     .target(
       name: "Evaluation",
       dependencies: [

@@ -72,20 +72,8 @@ public enum EvaluationRun {
         path: request.checkpoint, reason: "window size \(size) is not a multiple of 16")
     }
     let catalog = request.catalog
-    if !catalog.contains("://") && !FileManager.default.fileExists(atPath: catalog) {
-      throw TrainingError(path: catalog, reason: "catalog not found")
-    }
-    let pairing = PairingParameters(
-      maxDays: config.maxDays, maxCloud: config.maxCloud, minOverlap: config.minOverlap)
-    let dataset = try await PairDataset.open(
-      catalog: catalog,
-      options: PairDatasetOptions(
-        sourceOptions: request.sourceOptions, pairing: pairing,
-        rules: AssetRules(bands: config.s2Bands)))
-    guard !dataset.regions.isEmpty else {
-      throw PipelineError(
-        location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)
-    }
+    let dataset = try await config.openPairs(
+      catalog: catalog, sourceOptions: request.sourceOptions)
     let items = try await STACLoader(fetcher: ByteSourceFetcher(options: request.sourceOptions))
       .loadItems(from: catalog).items
 

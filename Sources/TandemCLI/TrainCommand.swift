@@ -150,20 +150,8 @@ enum TrainCommand {
   ) async throws -> RunSummary {
     let config = context.config
     let catalog = config.catalog
-    if !catalog.contains("://") && !FileManager.default.fileExists(atPath: catalog) {
-      throw TrainingError(path: catalog, reason: "catalog not found")
-    }
-    let pairing = PairingParameters(
-      maxDays: config.maxDays, maxCloud: config.maxCloud, minOverlap: config.minOverlap)
-    let dataset = try await PairDataset.open(
-      catalog: catalog,
-      options: PairDatasetOptions(
-        sourceOptions: options, pairing: pairing, rules: AssetRules(bands: config.s2Bands),
-        itemFilters: config.itemFilters))
-    guard !dataset.regions.isEmpty else {
-      throw PipelineError(
-        location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)
-    }
+    let dataset = try await config.openPairs(
+      catalog: catalog, sourceOptions: options, itemFilters: config.itemFilters)
     let sampler = dataset.sampler(windowSize: config.size, seed: config.seed)
     guard sampler.samplesPerEpoch > 0 else {
       throw PipelineError(

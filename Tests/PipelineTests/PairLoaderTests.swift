@@ -62,15 +62,8 @@ import Testing
       dataset: d, windowSize: 64,
       normalization: .identity(s1ChannelsForTest: 2, s2Channels: 4),
       filter: WindowFilter(maxNodata: 1, maxCloud: 1), sourceOptions: SourceOptions(), workers: 1)
-    let sample = WindowSample(region: 1, x: 37, y: 250, size: 64, epoch: 0, slot: 0, attempt: 0)
-    let fetched = try await loader.fetch(sample)
-    var s1 = [Float](repeating: 0, count: 2 * 64 * 64)
-    var s2 = [Float](repeating: 0, count: 4 * 64 * 64)
-    let verdict = try s1.withUnsafeMutableBufferPointer { a in
-      try s2.withUnsafeMutableBufferPointer { b in
-        try loader.decode(fetched, sample: sample, worker: 0, into: [a, b])
-      }
-    }
+    let (verdict, s1, s2) = try await loader.load(
+      WindowSample(region: 1, x: 37, y: 250, size: 64))
     #expect(verdict == .accepted)
     let region = d.regions[1]
     for (c, reader) in (region.s1 + region.s2).enumerated() {
@@ -133,6 +126,21 @@ extension Normalization {
       s1Channels: s1ChannelsForTest, s2Channels: s2Channels, s1ToDecibels: false)
     n.s2Scale = 10_000
     return n
+  }
+}
+
+extension PairLoader {
+  /// Fetches and decodes one sample on the calling task (worker 0): verdict, S1 and S2 floats.
+  func load(_ sample: WindowSample) async throws -> (SampleVerdict, [Float], [Float]) {
+    let fetched = try await fetch(sample)
+    var s1 = [Float](repeating: 0, count: layout.elements(part: 0))
+    var s2 = [Float](repeating: 0, count: layout.elements(part: 1))
+    let verdict = try s1.withUnsafeMutableBufferPointer { a in
+      try s2.withUnsafeMutableBufferPointer { b in
+        try decode(fetched, sample: sample, worker: 0, into: [a, b])
+      }
+    }
+    return (verdict, s1, s2)
   }
 }
 

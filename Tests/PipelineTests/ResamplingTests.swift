@@ -106,15 +106,7 @@ import Testing
     let loader = PairLoader(
       dataset: dataset, windowSize: 32, normalization: norm, sourceOptions: SourceOptions(),
       workers: 1)
-    let sample = WindowSample(region: 0, x: 8, y: 8, size: 32, epoch: 0, slot: 0, attempt: 0)
-    let fetched = try await loader.fetch(sample)
-    var s1 = [Float](repeating: 0, count: 2 * 32 * 32)
-    var s2 = [Float](repeating: 0, count: 4 * 32 * 32)
-    let verdict = try s1.withUnsafeMutableBufferPointer { a in
-      try s2.withUnsafeMutableBufferPointer { b in
-        try loader.decode(fetched, sample: sample, worker: 0, into: [a, b])
-      }
-    }
+    let (verdict, s1, s2) = try await loader.load(WindowSample(region: 0, x: 8, y: 8, size: 32))
     #expect(verdict == .accepted)
     var s1Errors = 0
     var s2Errors = 0
