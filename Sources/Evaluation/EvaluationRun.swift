@@ -125,12 +125,20 @@ public enum EvaluationRun {
       task: request.task, checkpoint: request.checkpoint, origin: frozen.origin,
       modality: modality.rawValue, windowSize: size, seed: request.seed, split: split,
       results: results, seconds: Date().timeIntervalSince(started))
-    if !isRandom && sameCatalog(config.catalog, catalog) {
-      // `tandem train` reads every pair of its catalog, whatever the tile's tandem:role.
+    if !isRandom && sameCatalog(config.catalog, catalog) && !Self.pretrainedOnPretrainOnly(config) {
+      // Without a role filter `tandem train` reads every pair of its catalog.
       report.warnings.append(
-        "the run pretrained on this catalog, which includes the probe-train and test tiles' "
-          + "imagery (no labels); tandem train does not filter by tandem:role")
+        "the run pretrained on this catalog including the probe-train and test tiles' imagery "
+          + "(no labels); train with --where tandem:role=pretrain to keep them out")
     }
     return report
+  }
+
+  /// Whether the run's item filters restrict `tandem:role` to `pretrain`.
+  static func pretrainedOnPretrainOnly(_ config: TrainingConfig) -> Bool {
+    guard case .success(let filters) = PairDatasetOptions.parseFilters(config.itemFilters),
+      let roles = filters["tandem:role"]
+    else { return false }
+    return roles == ["pretrain"]
   }
 }

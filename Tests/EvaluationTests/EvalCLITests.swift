@@ -54,7 +54,7 @@ struct EvalCLITests {
     #expect(report["test_tiles"] as? [String] == ["t03"])
     // The run pretrained on the same catalog (all tiles): the report says so.
     #expect(
-      (report["warnings"] as? [String])?.first?.contains("does not filter by tandem:role") == true)
+      (report["warnings"] as? [String])?.first?.contains("--where tandem:role=pretrain") == true)
     let results = try #require(report["results"] as? [[String: Any]])
     #expect(results.count == 2)
     #expect((results[0]["name"] as? String)?.hasPrefix("raw band statistics") == true)
