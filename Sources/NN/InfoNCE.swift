@@ -60,40 +60,28 @@ public final class InfoNCE {
     let l = logits.data
     var loss = 0.0
     var correct = 0
-    for i in 0..<n {
-      // Row i: softmax over j of l[i, j].
-      var mx = -Float.infinity
-      var arg = 0
-      for j in 0..<n where l[i * n + j] > mx {
-        mx = l[i * n + j]
-        arg = j
-      }
-      if arg == i { correct += 1 }
-      var s = 0.0
-      for j in 0..<n { s += Double(exp(l[i * n + j] - mx)) }
-      let lse = Double(mx) + Foundation.log(s)
-      loss += lse - Double(l[i * n + i])
-      for j in 0..<n {
-        rowSoftmax.data[i * n + j] = Float(Foundation.exp(Double(l[i * n + j]) - lse))
-      }
-    }
-    for j in 0..<n {
-      // Column j: softmax over i of l[i, j].
-      var mx = -Float.infinity
-      var arg = 0
-      for i in 0..<n where l[i * n + j] > mx {
-        mx = l[i * n + j]
-        arg = i
-      }
-      if arg == j { correct += 1 }
-      var s = 0.0
-      for i in 0..<n { s += Double(exp(l[i * n + j] - mx)) }
-      let lse = Double(mx) + Foundation.log(s)
-      loss += lse - Double(l[j * n + j])
-      for i in 0..<n {
-        colSoftmax.data[i * n + j] = Float(Foundation.exp(Double(l[i * n + j]) - lse))
+    // Each direction is a softmax cross-entropy per line of the logits with the diagonal as
+    // target: rows (S1 → S2) read l[a, b], columns (S2 → S1) read l[b, a].
+    func direction(_ index: (Int, Int) -> Int, into softmax: Tensor) {
+      for a in 0..<n {
+        var mx = -Float.infinity
+        var arg = 0
+        for b in 0..<n where l[index(a, b)] > mx {
+          mx = l[index(a, b)]
+          arg = b
+        }
+        if arg == a { correct += 1 }
+        var s = 0.0
+        for b in 0..<n { s += Double(exp(l[index(a, b)] - mx)) }
+        let lse = Double(mx) + Foundation.log(s)
+        loss += lse - Double(l[index(a, a)])
+        for b in 0..<n {
+          softmax.data[index(a, b)] = Float(Foundation.exp(Double(l[index(a, b)]) - lse))
+        }
       }
     }
+    direction({ $0 * n + $1 }, into: rowSoftmax)
+    direction({ $1 * n + $0 }, into: colSoftmax)
     accuracy = Float(correct) / Float(2 * n)
     return Float(loss / Double(2 * n))
   }
