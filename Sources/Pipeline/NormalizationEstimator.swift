@@ -63,10 +63,9 @@ public enum NormalizationEstimator {
       var sum = 0.0
       var sumSq = 0.0
       for v in values {
-        let x = alreadyDB ? v : 10 * log10(max(v, 1e-5))
-        let clipped = min(max(x, -50), 30)
-        sum += clipped
-        sumSq += clipped * clipped
+        let x = Double(Normalization.s1Units(Float(v), toDecibels: !alreadyDB))
+        sum += x
+        sumSq += x * x
       }
       let n = Double(max(values.count, 1))
       let mean = sum / n

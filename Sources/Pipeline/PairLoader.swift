@@ -28,6 +28,15 @@ public struct Normalization: Sendable, Codable, Equatable {
     self.s2Std = s2Std
   }
 
+  /// Sentinel-1 value before standardization: linear power → dB when `toDecibels` (floored at
+  /// 1e-5 so zeros stay finite), clipped to [−50, 30] either way. The loader and the
+  /// statistics pass both use this, so the statistics describe what the loader standardizes.
+  @inline(__always)
+  public static func s1Units(_ value: Float, toDecibels: Bool) -> Float {
+    let v = toDecibels ? 10 * log10f(max(value, 1e-5)) : value
+    return min(max(v, -50), 30)
+  }
+
   /// No standardization (mean 0, std 1): the unit conversion only.
   public static func identity(
     s1Channels: Int, s2Channels: Int, s1ToDecibels: Bool = true
@@ -242,14 +251,12 @@ public final class PairLoader: SampleLoader, Sendable {
       let inv = 1 / normalization.s1Std[c]
       let toDB = normalization.s1ToDecibels
       for i in 0..<plane {
-        var v = out[i]
+        let v = out[i]
         if v.isNaN {
           invalid[i] = true
           continue
         }
-        if toDB { v = 10 * log10f(max(v, 1e-5)) }
-        v = min(max(v, -50), 30)
-        out[i] = (v - mean) * inv
+        out[i] = (Normalization.s1Units(v, toDecibels: toDB) - mean) * inv
       }
     }
     for (c, asset) in fetched.s2.enumerated() {
