@@ -83,6 +83,46 @@ struct EvalCLITests {
     // S1 water is dark: even the 1×1 head on the input pixels finds most of it.
     #expect((floodResults[0]["water_iou"] as? Double ?? 0) > 0.5)
 
+    // The run's report was saved for `tandem report`.
+    let saved = run + "/eval/flood-s1-linear-seed0.json"
+    let savedReport = try json(try String(contentsOfFile: saved, encoding: .utf8))
+    #expect(savedReport["probe"] as? String == "linear")
+    #expect(savedReport["mode"] as? String == "multimodal")
+
+    // One comparison over the run and a random init: S1+S2 input, trained segmentation head,
+    // half of the probe-train locations.
+    let compare = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
+      "flood", "--modality", "s1+s2", "--probe", "head", "--train-fraction", "0.5",
+      "--catalog", fixtureCatalog, "--json", "--quiet",
+    ])
+    try #require(compare.status == 0, "\(compare.stderr)")
+    let lines = compare.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.count == 2)
+    let reports = try lines.map(json)
+    #expect(reports.map { $0["checkpoint"] as? String } == [run, "random:1"])
+    #expect(reports.map { $0["modality"] as? String } == ["s1+s2", "s1+s2"])
+    #expect(reports[1]["origin"] as? String == "random(seed 1)")
+    for report in reports {
+      #expect(report["probe"] as? String == "head")
+      #expect(report["train_fraction"] as? Double == 0.5)
+      // The same windows for both checkpoints: half of the 100 probe-train locations.
+      #expect(report["train_locations"] as? Int == 50)
+      #expect(report["test_locations"] as? Int == 100)
+      let r = try #require(report["results"] as? [[String: Any]])
+      #expect((r[1]["name"] as? String)?.hasSuffix(", head") == true)
+      for x in r { try checkResult(x, classes: 2) }
+    }
+    #expect(
+      FileManager.default.fileExists(atPath: run + "/eval/flood-s1s2-head-seed0-f0.5.json"))
+    let table = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
+      "landcover", "--catalog", fixtureCatalog, "--quiet", "--no-save",
+    ])
+    try #require(table.status == 0, "\(table.stderr)")
+    #expect(table.stdout.contains("| checkpoint | probe | OA |"))
+    #expect(table.stdout.contains("| random:1 | encoder s2 (random init) |"))
+
     // Text output has the table and the confusion matrices.
     let text = try TandemCLI.run([
       "eval", "--checkpoint", run, "--task", "landcover", "--catalog", fixtureCatalog, "-q",
@@ -107,7 +147,9 @@ struct EvalCLITests {
   }
 
   @Test(arguments: [
-    (["--task", "landcover", "--probe", "head"], Int32(64), "not implemented"),
+    (["--task", "landcover", "--probe", "conv"], Int32(64), "--probe must be linear or head"),
+    (["--task", "flood", "--train-fraction", "0"], 64, "--train-fraction must be in (0, 1]"),
+    (["--task", "flood", "--modality", "s1s3"], 64, "s1, s2 or s1+s2"),
     (["--task", "roads"], 64, "--task must be"),
     (["--task", "flood", "--modality", "s3"], 64, "--modality"),
     (["--task", "flood", "--size", "40"], 64, "multiple of 16"),
