@@ -180,7 +180,8 @@ public enum EmbeddingRun {
       "embedding \(totalWindows) windows (\(size) px, stride \(stride)) of \(dataset.regions.count) pairs "
         + "with the \(modalities.map(\.rawValue).joined(separator: "+")) encoder(s) from \(encoders[0].origin)…"
     )
-    var sampleIterator = GridSamples(regions: dataset.regions, size: size, stride: stride)
+    var sampleIterator = GridSamples(
+      regions: dataset.regions.map { ($0.width, $0.height) }, size: size, stride: stride)
 
     // Writers (temporary files until the end).
     let featureDimension = encoders[0].featureDimension
@@ -372,7 +373,8 @@ public enum EmbeddingRun {
 
 /// The windows of a regular grid over each region, in region, row, column order.
 struct GridSamples: IteratorProtocol {
-  let regions: [PairRegion]
+  /// Width and height of each region.
+  let regions: [(width: Int, height: Int)]
   let size: Int
   let stride: Int
   private var region = 0
@@ -380,7 +382,7 @@ struct GridSamples: IteratorProtocol {
   private var y = 0
   private var slot = 0
 
-  init(regions: [PairRegion], size: Int, stride: Int) {
+  init(regions: [(width: Int, height: Int)], size: Int, stride: Int) {
     self.regions = regions
     self.size = size
     self.stride = stride
