@@ -106,9 +106,11 @@ public enum EmbeddingRun {
   }
 
   /// Loads the encoder(s), reads the grid and writes `embeddings-*.npy`, `index.jsonl` and
-  /// `summary.json` into the output directory. `log` gets progress.
+  /// `summary.json` into the output directory. `log` gets progress. When `stop` is set the run
+  /// ends after the current window with ``EmbeddingInterrupted``, and its temporary files are
+  /// deleted (no output file is written or replaced).
   public static func run(
-    _ request: EmbeddingRequest, log: (String) -> Void = { _ in }
+    _ request: EmbeddingRequest, stop: StopFlag? = nil, log: (String) -> Void = { _ in }
   ) async throws -> EmbeddingSummary {
     let started = Date()
     let isRandom = request.checkpoint == "random"
@@ -241,6 +243,9 @@ public enum EmbeddingRun {
     refill()
     var done = 0
     while !inFlight.isEmpty {
+      if stop?.isSet == true {
+        throw EmbeddingInterrupted(output: request.output, windows: done, total: totalWindows)
+      }
       let (sample, task) = inFlight.removeFirst()
       refill()
       let fetched = try await task.value
@@ -368,6 +373,20 @@ public enum EmbeddingRun {
           s1: a, s2: b, labels: []))
     }
     return windows
+  }
+}
+
+/// `tandem embed` was stopped (SIGINT/SIGTERM) before it finished; nothing was written.
+public struct EmbeddingInterrupted: Error, CustomStringConvertible, Sendable {
+  /// The output directory.
+  public var output: String
+  /// Windows read so far, of the grid's total.
+  public var windows: Int
+  public var total: Int
+
+  public var description: String {
+    "\(output): interrupted after \(windows) of \(total) windows; no output written "
+      + "(temporary files removed)"
   }
 }
 

@@ -88,7 +88,16 @@ enum EmbedCommand {
     let log: (String) -> Void = { line in
       if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
-    let summary = try await EmbeddingRun.run(request, log: log)
+    let stop = StopFlag()
+    let signals = installSignalHandlers(stop: stop)
+    defer { signals.forEach { $0.cancel() } }
+    let summary: EmbeddingSummary
+    do {
+      summary = try await EmbeddingRun.run(request, stop: stop, log: log)
+    } catch let interrupted as EmbeddingInterrupted {
+      printError("error: \(interrupted)")
+      return ExitCode.interrupted
+    }
     let skipped =
       summary.skipped.isEmpty
       ? "none"
@@ -102,5 +111,24 @@ enum EmbedCommand {
       "wrote " + summary.files.map { out + "/" + $0 }.joined(separator: ", ")
         + ", \(out)/summary.json")
     return ExitCode.success
+  }
+
+  /// SIGINT/SIGTERM stop the run after the current window (temporary files are removed); a
+  /// second signal exits at once (hidden temporary files may remain in the output directory).
+  static func installSignalHandlers(stop: StopFlag) -> [any DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { number in
+      signal(number, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+      source.setEventHandler {
+        if stop.isSet {
+          FileHandle.standardError.write(Data("\nsecond signal: exiting now\n".utf8))
+          exit(ExitCode.interrupted)
+        }
+        stop.set()
+        FileHandle.standardError.write(Data("\nstopping…\n".utf8))
+      }
+      source.resume()
+      return source
+    }
   }
 }

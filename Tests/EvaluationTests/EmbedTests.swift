@@ -246,6 +246,62 @@ struct EmbedCLITests {
     #expect(r.stderr.contains("--out"), "\(r.stderr)")
   }
 
+  @Test func randomInitIsDeterministic() throws {
+    let a = Self.temporaryDirectory()
+    let b = Self.temporaryDirectory()
+    defer {
+      try? FileManager.default.removeItem(atPath: a)
+      try? FileManager.default.removeItem(atPath: b)
+    }
+    for out in [a, b] {
+      let r = try TandemCLI.run([
+        "embed", "--checkpoint", "random", "--model", "tiny", "--size", "32", "--stride", "96",
+        "--modality", "s2", "--catalog", fixtureCatalog, "--out", out, "--seed", "4",
+        "--blas-threads", "1", "--quiet",
+      ])
+      try #require(r.status == 0, "\(r.stderr)")
+    }
+    let first = try Data(contentsOf: URL(fileURLWithPath: a + "/embeddings-s2.npy"))
+    #expect(first == (try Data(contentsOf: URL(fileURLWithPath: b + "/embeddings-s2.npy"))))
+    let array = try NPY.decode(Array(first))
+    #expect(array.shape[0] > 0 && array.shape[1] == 32)  // tandem-tiny: 32 features
+  }
+
+  /// SIGINT in the middle: exit 130, and neither output files nor temporaries are left.
+  @Test func interruptLeavesNoFiles() throws {
+    let binary = try #require(TandemCLI.binary)
+    let out = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    // A dense grid (10 952 windows): far from done when the signal comes.
+    process.arguments = [
+      "embed", "--checkpoint", "random", "--model", "tiny", "--size", "32", "--stride", "8",
+      "--catalog", fixtureCatalog, "--out", out, "--blas-threads", "1", "--quiet",
+    ]
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    // Wait (hang guard: 120 s) until the temporary files exist, i.e. rows are being written.
+    var started = false
+    for _ in 0..<1200 where process.isRunning {
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+      if names.contains(where: { $0.hasPrefix(".index.jsonl.tmp-") }) {
+        started = true
+        break
+      }
+      usleep(100_000)
+    }
+    #expect(started)
+    kill(process.processIdentifier, SIGINT)
+    let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130, "\(message)")
+    #expect(message.contains("no output written"), "\(message)")
+    #expect((try? FileManager.default.contentsOfDirectory(atPath: out)) == [])
+  }
+
   @Test func missingRunFails() throws {
     let out = Self.temporaryDirectory()
     let r = try TandemCLI.run([
