@@ -33,7 +33,7 @@ enum EmbedCommand {
       .value("stride", valueName: "PX", help: "Grid step (default: the window edge)."),
       .value(
         "where", valueName: "KEY=VALUE",
-        help: "Only items whose property KEY equals VALUE (repeatable).", repeating: true),
+        help: "Only items whose property KEY equals VALUE.", repeating: true),
       .value("batch", valueName: "N", help: "Windows per forward pass (default 16)."),
       .value("model", valueName: "NAME", help: "Random init model: small (default) or tiny."),
       .value("seed", valueName: "N", help: "Random init seed (default 0)."),

@@ -22,7 +22,7 @@ enum ReportCommand {
     options: [
       .value("out", valueName: "FILE.svg", help: "SVG to write (default: report.svg)."),
       .value(
-        "eval", valueName: "FILE.json", help: "Extra tandem eval --json report (repeatable).",
+        "eval", valueName: "FILE.json", help: "Extra tandem eval --json report.",
         repeating: true),
       .value("title", valueName: "TEXT", help: "Title of the SVG."),
       .flag("quiet", short: "q", help: "Do not print where the SVG was written."),
