@@ -101,8 +101,10 @@ public struct EvaluationEntry: Sendable, Equatable {
   /// The file it came from.
   public var file: String
 
-  /// Reads the entries (one per probe result) of one `tandem eval --json` file.
-  public static func load(file: String) throws -> [EvaluationEntry] {
+  /// Reads the entries (one per probe result) of one `tandem eval --json` file. `label` names the
+  /// checkpoint in the table (files found in a run's `eval/` directory get the run's name);
+  /// without it, the report's `checkpoint`: `random` or the run directory's last path component.
+  public static func load(file: String, label: String? = nil) throws -> [EvaluationEntry] {
     guard let data = FileManager.default.contents(atPath: file) else {
       throw ReportError(path: file, reason: "evaluation file not found")
     }
@@ -127,8 +129,9 @@ public struct EvaluationEntry: Sendable, Equatable {
         path: file, reason: "no \"results\" array (expected tandem eval --json output)")
     }
     let label =
-      checkpoint == "random"
-      ? "random" : URL(fileURLWithPath: checkpoint).standardizedFileURL.lastPathComponent
+      label
+      ?? (checkpoint == "random"
+        ? "random" : URL(fileURLWithPath: checkpoint).standardizedFileURL.lastPathComponent)
     func number(_ r: [String: Any], _ key: String) -> Double? {
       guard let n = r[key] as? NSNumber else { return nil }
       let v = n.doubleValue
@@ -271,14 +274,28 @@ public struct TrainingReport: Sendable {
   /// Evaluation files read, in order.
   public var evaluationFiles: [String]
 
-  /// Reads each run's `metrics.jsonl` and `eval/*.json`, then `evaluationFiles`.
+  /// Reads each run's `metrics.jsonl` and `eval/*.json`, then `evaluationFiles`. Runs are named
+  /// by their directory's last path component, or by the path as given when two runs share it;
+  /// a run's `eval/*.json` rows carry the run's name whatever path the report itself names.
   public static func load(
     runDirectories: [String], evaluationFiles extra: [String] = []
   ) throws -> TrainingReport {
-    let runs = try runDirectories.map { try RunCurves.load(runDirectory: $0) }
-    var files = runDirectories.flatMap { EvaluationEntry.files(inRun: $0) }
-    files += extra
-    let entries = try files.flatMap { try EvaluationEntry.load(file: $0) }
+    var runs = try runDirectories.map { try RunCurves.load(runDirectory: $0) }
+    var seen: [String: Int] = [:]
+    for run in runs { seen[run.name, default: 0] += 1 }
+    for i in runs.indices where seen[runs[i].name]! > 1 { runs[i].name = runs[i].path }
+    var files: [String] = []
+    var entries: [EvaluationEntry] = []
+    for run in runs {
+      for file in EvaluationEntry.files(inRun: run.path) {
+        files.append(file)
+        entries += try EvaluationEntry.load(file: file, label: run.name)
+      }
+    }
+    for file in extra {
+      files.append(file)
+      entries += try EvaluationEntry.load(file: file)
+    }
     return TrainingReport(
       runs: runs, table: EvaluationTable(entries: entries), evaluationFiles: files)
   }

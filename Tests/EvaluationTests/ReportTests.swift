@@ -172,6 +172,26 @@ final class SVGCounter: NSObject, XMLParserDelegate {
     #expect(report.table.rows[3].seeds == [0, 1, 2])
   }
 
+  @Test func runsAreNamedByTheirDirectory() throws {
+    let f = ReportFixture()
+    defer { f.remove() }
+    // Two runs called "run" in different directories; the eval files name the checkpoint as the
+    // evaluation was invoked (relative path), but they are attributed to the run that holds them.
+    let a = try f.run("x/run", steps: 3)
+    let b = try f.run("y/run", steps: 3)
+    try f.write(
+      f.evalJSON(checkpoint: "run", seed: 0, baseline: 0.6, encoder: 0.8), to: a + "/eval/e.json")
+    try f.write(
+      f.evalJSON(checkpoint: "./run/", seed: 0, baseline: 0.6, encoder: 0.4), to: b + "/eval/e.json"
+    )
+    let report = try TrainingReport.load(runDirectories: [a, b])
+    #expect(report.runs.map(\.name) == [a, b])
+    #expect(report.table.rows.map(\.checkpoint) == [a, a, b, b])
+    #expect(report.table.rows.map(\.count) == [1, 1, 1, 1])
+    #expect(report.table.rows[1].overallAccuracy?.mean == 0.8)
+    #expect(report.table.rows[3].overallAccuracy?.mean == 0.4)
+  }
+
   @Test func summaryStatistics() throws {
     let s = try #require(MetricSummary([0.5, nil, 0.7]))
     #expect(s.count == 2 && abs(s.mean - 0.6) < 1e-12 && abs(s.std - 0.02.squareRoot()) < 1e-12)
