@@ -151,6 +151,13 @@ public struct EvaluationEntry: Sendable, Equatable {
     }
   }
 
+  /// The result name, with `[probe]` appended unless the probe is `linear` (reports without a
+  /// `probe` field are linear-probe reports).
+  public var probeLabel: String {
+    guard let probe, probe != "linear" else { return name }
+    return "\(name) [\(probe)]"
+  }
+
   /// The `*.json` files in `RUN_DIR/eval/` (sorted; none when the directory is absent).
   public static func files(inRun path: String) -> [String] {
     let directory = path + "/eval"
@@ -195,7 +202,7 @@ public struct EvaluationTable: Sendable {
     public var checkpoint: String
     public var task: String
     public var modality: String
-    /// Result name, with the report's `probe` field appended when present.
+    /// Result name, with the report's `probe` field appended unless it is `linear`.
     public var probe: String
     public var windowSize: Int?
     /// Evaluation files (seeds) aggregated.
@@ -222,7 +229,7 @@ public struct EvaluationTable: Sendable {
     var order: [String] = []
     var groups: [String: [EvaluationEntry]] = [:]
     for e in entries {
-      let probe = e.probe.map { "\(e.name) [\($0)]" } ?? e.name
+      let probe = e.probeLabel
       let key = [e.checkpoint, e.task, e.modality, probe, e.windowSize.map(String.init) ?? ""]
         .joined(separator: "\u{1}")
       if groups[key] == nil { order.append(key) }
@@ -233,7 +240,7 @@ public struct EvaluationTable: Sendable {
       let e = g[0]
       return Row(
         checkpoint: e.checkpoint, task: e.task, modality: e.modality,
-        probe: e.probe.map { "\(e.name) [\($0)]" } ?? e.name, windowSize: e.windowSize,
+        probe: e.probeLabel, windowSize: e.windowSize,
         count: g.count, seeds: Set(g.compactMap(\.seed)).sorted(),
         overallAccuracy: MetricSummary(g.map(\.overallAccuracy)),
         balancedAccuracy: MetricSummary(g.map(\.balancedAccuracy)),

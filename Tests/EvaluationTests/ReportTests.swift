@@ -170,6 +170,22 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         "| random | landcover | s2 | encoder s2 | 32 | 2 | 0.600 ± 0.141 | 0.600 ± 0.141 | 0.500 ± 0.000 | 0.500 ± 0.000 |",
       ])
     #expect(report.table.rows[3].seeds == [0, 1, 2])
+
+    // A `probe` field: `linear` is the default (merges with reports without one), others are
+    // separate rows.
+    var head = f.evalJSON(checkpoint: "random", seed: 2, baseline: 0.6, encoder: 0.9)
+    head.removeLast()
+    try f.write(head + ",\"probe\":\"head\"}", to: f.root + "/head.json")
+    var linear = f.evalJSON(checkpoint: "random", seed: 2, baseline: 0.6, encoder: 0.6)
+    linear.removeLast()
+    try f.write(linear + ",\"probe\":\"linear\"}", to: f.root + "/linear.json")
+    let probes = try TrainingReport.load(
+      runDirectories: [], evaluationFiles: [r0, r1, f.root + "/linear.json", f.root + "/head.json"])
+    #expect(
+      probes.table.rows.map(\.probe) == [
+        "raw band statistics", "encoder s2", "raw band statistics [head]", "encoder s2 [head]",
+      ])
+    #expect(probes.table.rows.map(\.count) == [3, 3, 1, 1])
   }
 
   @Test func runsAreNamedByTheirDirectory() throws {
