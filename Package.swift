@@ -38,6 +38,7 @@ let package = Package(
       name: "Evaluation",
       dependencies: [
         "NN", "Pipeline", "Training", "GeoTIFF", "STAC", "Pairing", "RangeIO", "TandemBase",
+        "Fixtures",
       ]),
     .target(
       name: "Fixtures",
