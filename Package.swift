@@ -86,7 +86,8 @@ let package = Package(
       dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
     .testTarget(
       name: "EvaluationTests",
-      dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"]),
+      dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"],
+      exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

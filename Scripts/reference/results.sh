@@ -15,7 +15,7 @@ set -euo pipefail
 out=${1:?usage: results.sh OUT [worlds|train|eval|table]…}
 shift
 phases=${*:-worlds train eval table}
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=${TANDEM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TANDEM:-$root/.build/release/tandem}
 mkdir -p "$out/logs" "$out/eval"
 seeds="1 2 3"
@@ -77,9 +77,11 @@ if [[ $phases == *train* ]]; then
   done
 fi
 
-evaluate() { # WORLD TASK INPUT PROBE CHECKPOINT-GLOB…
-  local w=$1 task=$2 input=$3 probe=$4
+evaluate() { # WORLD TASK INPUT PROBE CHECKPOINT-GLOB…  (WORLD R: the real Sen1Floods11 chip)
+  local w=$1 task=$2 input=$3 probe=$4 catalog
   shift 4
+  catalog=$out/world$w/catalog.json
+  [[ $w == R ]] && catalog=$root/Catalogs/real/catalog.json
   local name=$w-$task-${input/+/}-$probe
   [[ -s $out/eval/$name.jsonl ]] && return 0
   local args=()
@@ -88,7 +90,7 @@ evaluate() { # WORLD TASK INPUT PROBE CHECKPOINT-GLOB…
   done
   for seed in $seeds; do args+=(--checkpoint "random:$seed"); done
   timed "$out/logs/eval-$name.log" "$bin" eval "${args[@]}" --model tiny --size 64 \
-    --task "$task" --modality "$input" --probe "$probe" --catalog "$out/world$w/catalog.json" \
+    --task "$task" --modality "$input" --probe "$probe" --catalog "$catalog" \
     --json --no-save
   grep '^{' "$out/logs/eval-$name.log" >"$out/eval/$name.jsonl.tmp"
   mv "$out/eval/$name.jsonl.tmp" "$out/eval/$name.jsonl"
@@ -101,6 +103,8 @@ if [[ $phases == *eval* ]]; then
   evaluate A flood s1+s2 head "A-multimodal-*"
   evaluate D landcover s2 linear "D-multimodal-*"
   evaluate B landcover s2 linear "B-multimodal-*" "B-simclr-s2-*"
+  # Real data: S1 encoders pretrained on world A, applied to the Sen1Floods11 chip (S1 in dB).
+  evaluate R flood s1 head "A-multimodal-*" "A-simclr-s1-*"
 fi
 
 if [[ $phases == *table* ]]; then

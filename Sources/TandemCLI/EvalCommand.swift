@@ -41,7 +41,9 @@ enum EvalCommand {
       .value(
         "train-fraction", valueName: "F",
         help: "Fit the probe on a seeded fraction F of probe-train locations (default 1)."),
-      .value("size", valueName: "PX", help: "Window edge (default: the run's; 128 for random)."),
+      .value(
+        "size", valueName: "PX",
+        help: "Window edge (default: the first run's; 128 for random alone)."),
       .value("model", valueName: "NAME", help: "Random init model: small (default) or tiny."),
       .value("seed", valueName: "N", help: "Probe (and random init) seed (default 0)."),
       .value("blas-threads", valueName: "N", help: "Compute threads (default 2)."),
@@ -80,9 +82,15 @@ enum EvalCommand {
       }
       model = v
     }
-    let size: Int? = try parsed.value("size")
+    var size: Int? = try parsed.value("size")
     if let size, size < 16 || size % 16 != 0 {
       throw parsed.usageError("--size must be a positive multiple of 16")
+    }
+    if size == nil && checkpoints.count > 1,
+      let run = checkpoints.first(where: { !$0.hasPrefix("random") })
+    {
+      // A comparison uses one window size: the first run's (random init has no size of its own).
+      size = try TrainingConfig.load(path: RunDirectory(path: run).configPath).size
     }
     let fraction = try parsed.value("train-fraction", default: 1.0)
     guard fraction > 0 && fraction <= 1 else {
