@@ -122,4 +122,26 @@ import Testing
     #expect(result.items.count == 4)
     #expect(result.truncated?.contains("item limit (4 items)") == true)
   }
+
+  @Test func redirectsOverTheLimit() async throws {
+    // /r0 → /r1 → … → /r9 → the page.
+    var routes: [(String, String, JSONValue?, TinyHTTPServer.Response)] = (0..<9).map {
+      ("GET", "/r\($0)", nil, .init(status: 302, body: [], location: "/r\($0 + 1)"))
+    }
+    routes.append(("GET", "/r9", nil, .init(status: 200, body: Self.collection(1))))
+    let server = try TinyHTTPServer(routes: routes)
+    defer { server.stop() }
+    let url = server.base + "/r0"
+    do throws(STACError) {
+      _ = try await HTTPDocumentFetcher(maxRedirects: 3).fetch(
+        DocumentRequest(url: url), maxBytes: 1 << 20)
+      Issue.record("no error")
+    } catch {
+      try Self.expectLimit(error, url, "maxRedirects")
+    }
+    #expect(server.requests.count == 4)
+    let page = try await HTTPDocumentFetcher(maxRedirects: 9).fetch(
+      DocumentRequest(url: url), maxBytes: 1 << 20)
+    #expect(page == Self.collection(1))
+  }
 }
