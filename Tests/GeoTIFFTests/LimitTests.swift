@@ -78,6 +78,17 @@ struct GeoTIFFLimitTests {
     try Self.expectLimit(error, "huge-strip.tif", "maxBlockBytes")
   }
 
+  @Test func blockSizeProductDoesNotOverflow() async throws {
+    // One 2^24 × 2^24 strip of 65,535 float64 samples per pixel: width × rows × samples × bits
+    // is 2^70, which trapped (UInt64 overflow) before the product was checked.
+    let file = OneIFDTIFF(entries: [
+      (256, 4, 1 << 24), (257, 4, 1 << 24), (258, 3, 64), (339, 3, 3), (277, 3, 65535),
+      (278, 4, 1 << 24), (273, 4, 8), (279, 4, 8),
+    ]).bytes()
+    try Self.expectLimit(
+      await Self.error("overflow.tif", file, GeoTIFFLimits()), "overflow.tif", "maxBlockBytes")
+  }
+
   @Test func compressedBlockBytes() async throws {
     var limits = GeoTIFFLimits()
     limits.maxCompressedBlockBytes = 15
@@ -183,6 +194,22 @@ struct ChainTIFF {
       out += le32(UInt32(next))
     }
     return out + [7]
+  }
+}
+
+/// A classic little-endian TIFF with one IFD of single-valued entries (tag, type, value) and 8
+/// bytes of data at offset 8.
+struct OneIFDTIFF {
+  var entries: [(UInt16, UInt16, UInt32)]
+
+  func bytes() -> [UInt8] {
+    var out: [UInt8] = [0x49, 0x49, 42, 0] + le32(16) + [UInt8](repeating: 0, count: 8)
+    out += le16(UInt16(entries.count))
+    for (tag, type, value) in entries.sorted(by: { $0.0 < $1.0 }) {
+      out += le16(tag) + le16(type) + le32(1)
+      out += type == 3 ? le16(UInt16(value)) + [0, 0] : le32(value)
+    }
+    return out + le32(0)
   }
 }
 
