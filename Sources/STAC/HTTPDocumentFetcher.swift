@@ -8,8 +8,9 @@ import Dispatch
 ///
 /// Each request is one blocking libcurl easy transfer run off the cooperative thread pool;
 /// documents are fetched one at a time per page chain, so connection reuse matters little here.
-/// Redirects are followed (at most 5), responses are decompressed, HTTP errors ≥ 400 fail with
-/// the start of the body (STAC APIs explain errors in JSON).
+/// Redirects are followed (at most ``maxRedirects``, only to http/https; more is a
+/// `.limitExceeded` error), responses are decompressed, HTTP errors ≥ 400 fail with the start of
+/// the body (STAC APIs explain errors in JSON).
 public struct HTTPDocumentFetcher: DocumentFetcher {
   /// Whole-request time limit.
   public var timeoutSeconds: Int
@@ -17,15 +18,18 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
   public var headers: [String: String]
   /// Used for locations that are not `http(s)://`.
   public var fallback: any DocumentFetcher
+  /// Redirects followed per request.
+  public var maxRedirects: Int
 
   /// Creates a value from its parts.
   public init(
     timeoutSeconds: Int = 60, headers: [String: String] = [:],
-    fallback: any DocumentFetcher = ByteSourceFetcher()
+    fallback: any DocumentFetcher = ByteSourceFetcher(), maxRedirects: Int = 5
   ) {
     self.timeoutSeconds = timeoutSeconds
     self.headers = headers
     self.fallback = fallback
+    self.maxRedirects = max(0, maxRedirects)
   }
 
   static let globalInit: Bool = {
@@ -72,7 +76,7 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     _ = tandem_curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
     _ = tandem_curl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
     _ = tandem_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
-    _ = tandem_curl_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
+    _ = tandem_curl_setopt_long(easy, CURLOPT_MAXREDIRS, maxRedirects)
     // 303 after POST turns into GET (RFC 9110); 301/302/307/308 keep the POST.
     // CURL_REDIR_POST_ALL (7), a macro Swift cannot import.
     _ = tandem_curl_setopt_long(easy, CURLOPT_POSTREDIR, 7)
@@ -92,6 +96,10 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     let code = withExtendedLifetime(sink) { curl_easy_perform(easy) }
     if sink.exceeded {
       return failure(.tooLarge, "response exceeds \(maxBytes) bytes (raise --max-document-size)")
+    }
+    if code == CURLE_TOO_MANY_REDIRECTS {
+      return failure(
+        .limitExceeded, "more than \(maxRedirects) redirects (limit maxRedirects)")
     }
     guard code == CURLE_OK else {
       return failure(.io, String(cString: curl_easy_strerror(code)))

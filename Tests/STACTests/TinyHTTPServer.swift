@@ -13,6 +13,8 @@ final class TinyHTTPServer: Sendable {
   struct Response: Sendable {
     var status: Int
     var body: [UInt8]
+    /// A `Location` header (redirects).
+    var location: String? = nil
   }
 
   let port: UInt16
@@ -112,6 +114,7 @@ final class TinyHTTPServer: Sendable {
     var out = Array(
       "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: application/json\r\nConnection: close\r\n"
         .utf8)
+    if let location = response.location { out += Array("Location: \(location)\r\n".utf8) }
     let text = String(decoding: response.body, as: UTF8.self)
     let payload = Array(text.replacingOccurrences(of: "{{BASE}}", with: base).utf8)
     out += Array("Content-Length: \(payload.count)\r\n\r\n".utf8)
