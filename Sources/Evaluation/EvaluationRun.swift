@@ -74,8 +74,10 @@ public enum EvaluationRun {
     let catalog = request.catalog
     let dataset = try await config.openPairs(
       catalog: catalog, sourceOptions: request.sourceOptions)
-    let items = try await STACLoader(fetcher: ByteSourceFetcher(options: request.sourceOptions))
-      .loadItems(from: catalog).items
+    let items = try await STACLoader(
+      fetcher: ByteSourceFetcher(options: request.sourceOptions),
+      options: LoadOptions(remote: request.sourceOptions.remote)
+    ).loadItems(from: catalog).items
 
     let normalization: Normalization
     if isRandom {

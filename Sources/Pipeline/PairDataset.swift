@@ -111,8 +111,11 @@ public struct PairDataset: Sendable {
   public static func open(
     catalog: String, options: PairDatasetOptions
   ) async throws -> PairDataset {
+    // The source options' remote-catalog policy governs the walk too (one policy per run).
+    var load = options.load
+    load.remote = options.sourceOptions.remote
     let loader = STACLoader(
-      fetcher: ByteSourceFetcher(options: options.sourceOptions), options: options.load)
+      fetcher: ByteSourceFetcher(options: options.sourceOptions), options: load)
     let result = try await loader.loadItems(from: catalog)
     let filters = try PairDatasetOptions.parseFilters(options.itemFilters).get()
     let items = result.items.filter { item in

@@ -56,6 +56,8 @@ public struct HTTPOptions: Sendable {
   public var netrc: Bool = false
   /// Sign requests for S3 with AWS SigV4 (`CURLOPT_AWS_SIGV4`).
   public var awsSigV4: AWSSigV4?
+  /// Which hosts requests (and redirects) may go to; see ``RemotePolicy``.
+  public var remote: RemotePolicy = RemotePolicy()
 
   public init() {}
 

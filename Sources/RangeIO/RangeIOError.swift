@@ -32,6 +32,9 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     public static let unsupportedLocation = Code("unsupported location")
     /// A configured limit was exceeded (response size, retries, redirects).
     public static let limitExceeded = Code("limit exceeded")
+    /// The ``RemotePolicy`` forbids this location (a remote document pointing at a local file,
+    /// or a host outside `--allowed-hosts`).
+    public static let refused = Code("refused by the remote-catalog policy")
     /// The reading task was cancelled; the transfer was aborted.
     public static let cancelled = Code("cancelled")
   }

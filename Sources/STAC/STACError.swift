@@ -74,6 +74,9 @@ public struct STACError: Error, CustomStringConvertible, Sendable {
     public static let unsupported = Code("unsupported request")
     /// A configured limit was exceeded.
     public static let limitExceeded = Code("limit exceeded")
+    /// The remote-catalog policy forbids the href (``RangeIO/RemotePolicy``): a remote document
+    /// pointing at a local file, or a host outside `--allowed-hosts`.
+    public static let refused = Code("refused by the remote-catalog policy")
   }
 
   /// What kind of failure.

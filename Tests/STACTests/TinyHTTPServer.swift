@@ -13,6 +13,8 @@ final class TinyHTTPServer: Sendable {
   struct Response: Sendable {
     var status: Int
     var body: [UInt8]
+    /// Extra header lines (`Location: …`); `{{BASE}}` is replaced as in the body.
+    var headers: [String] = []
   }
 
   let port: UInt16
@@ -112,6 +114,9 @@ final class TinyHTTPServer: Sendable {
     var out = Array(
       "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: application/json\r\nConnection: close\r\n"
         .utf8)
+    for header in response.headers {
+      out += Array((header.replacingOccurrences(of: "{{BASE}}", with: base) + "\r\n").utf8)
+    }
     let text = String(decoding: response.body, as: UTF8.self)
     let payload = Array(text.replacingOccurrences(of: "{{BASE}}", with: base).utf8)
     out += Array("Content-Length: \(payload.count)\r\n\r\n".utf8)
