@@ -3,6 +3,7 @@ import GeoTIFF
 import Pairing
 import RangeIO
 import STAC
+import TandemBase
 
 /// A failure to build the training data set: names the catalog or object and the cause.
 public struct PipelineError: Error, CustomStringConvertible, Sendable {
@@ -14,7 +15,7 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
     self.message = message
   }
 
-  public var description: String { "\(location): \(message)" }
+  public var description: String { Redaction.text("\(location): \(message)") }
 }
 
 /// One asset to read for a pair, with how its pixel grid relates to the pair's reference grid

@@ -1,3 +1,5 @@
+import TandemBase
+
 /// An I/O failure, naming the object, the byte range (when there is one) and the cause.
 public struct RangeIOError: Error, CustomStringConvertible, Sendable {
   /// What kind of failure; extensible like swift-nio's error codes.
@@ -65,11 +67,17 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     self.line = line
   }
 
-  public var description: String {
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String {
     var text = "\(location)"
     if let range { text += " (\(range))" }
     text += ": \(code)"
     if !message.isEmpty { text += ": \(message)" }
     return text
   }
+}
+
+extension RangeIOError {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
 }

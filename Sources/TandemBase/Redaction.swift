@@ -65,8 +65,10 @@ public enum Redaction {
 
   /// `url` without userinfo (`user:pass@`), fragment and secret query parameters. The result is
   /// stable across re-signings of the same object, so it also serves as a cache key.
+  /// Text without `://` (a local path) is returned unchanged.
   public static func url(_ url: String) -> String {
     var text = url
+    guard text.contains("://") else { return text }
     if let schemeEnd = text.firstRange(of: "://") {
       let afterScheme = text[schemeEnd.upperBound...]
       let authorityEnd =

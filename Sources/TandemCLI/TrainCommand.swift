@@ -103,7 +103,7 @@ enum TrainCommand {
     let quiet = parsed.flag("quiet")
     let style: ProgressStyle = quiet ? .quiet : (isatty(STDERR_FILENO) == 1 ? .live : .plain)
     let log: @Sendable (String) -> Void = { line in
-      if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+      if !quiet { FileHandle.standardError.write(Data((Redaction.text(line) + "\n").utf8)) }
     }
     let stopAfter: Int? = try parsed.value("stop-after")
     let inMemory: Int? = try parsed.value("in-memory")

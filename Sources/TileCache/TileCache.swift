@@ -49,14 +49,20 @@ public final class TileCache: ByteSourceCache {
     self.capacity = capacity
     self.offline = offline
     root = directory + "/v1"
+    // Private (0700): cached bytes may come from authenticated requests. A directory the user
+    // already had keeps its mode; the `v1` tree inside is always private.
+    let existed = FileManager.default.fileExists(atPath: directory)
     for sub in ["", "/entries", "/objects"] {
       do {
         try FileManager.default.createDirectory(
-          atPath: root + sub, withIntermediateDirectories: true)
+          atPath: root + sub, withIntermediateDirectories: true,
+          attributes: [.posixPermissions: 0o700])
       } catch {
         throw TileCacheError(path: root + sub, message: "cannot create cache directory: \(error)")
       }
     }
+    if !existed { chmod(directory, 0o700) }
+    chmod(root, 0o700)
   }
 
   // The run's hit/miss counts outlive the process in `v1/last-run.json` (see `lastRun`); written
