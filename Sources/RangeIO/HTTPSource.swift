@@ -416,7 +416,9 @@ public final class HTTPSource: VersionedByteSource {
       let response = try await perform(request)
       stats.bytesFetched.add(response.body.count, ordering: .relaxed)
       do {
-        return try evaluate(response)
+        let value = try evaluate(response)
+        options.retryBudget.recordSuccess()
+        return value
       } catch let failure {
         guard failure.isRetryable, attempt < options.maxRetries, !Task.isCancelled,
           options.retryBudget.take()
