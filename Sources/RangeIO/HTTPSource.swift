@@ -22,6 +22,13 @@ public struct ObjectVersion: Sendable, Codable, Equatable, Hashable {
 public protocol VersionedByteSource: ByteSource {
   /// The pinned version (learned by the first request; later requests are checked against it).
   func version() async throws(RangeIOError) -> ObjectVersion
+  /// What names the object in cache keys (no secrets; see `Redaction.cacheIdentity`).
+  var cacheIdentity: String { get }
+}
+
+extension VersionedByteSource {
+  /// The location, by default.
+  public var cacheIdentity: String { location }
 }
 
 /// An object behind an `http://` or `https://` URL, read with ranged GETs on the shared libcurl
@@ -32,6 +39,8 @@ public protocol VersionedByteSource: ByteSource {
 public final class HTTPSource: VersionedByteSource {
   /// The URL without credentials or signature parameters (safe to print).
   public let location: String
+  /// The URL as cache keys know it: signing parameters dropped, other secrets digested.
+  public let cacheIdentity: String
   public let stats: IOStats
   private let url: String
   private let options: HTTPOptions
@@ -57,6 +66,7 @@ public final class HTTPSource: VersionedByteSource {
   public init(url: String, options: HTTPOptions = HTTPOptions(), stats: IOStats = IOStats()) {
     self.url = url
     self.location = URLRedaction.redact(url)
+    self.cacheIdentity = Redaction.cacheIdentity(url)
     self.options = options
     self.stats = stats
     self.loop = CurlEventLoop.shared

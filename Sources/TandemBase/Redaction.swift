@@ -90,6 +90,56 @@ public enum Redaction {
     return kept.isEmpty ? String(base) : base + "?" + kept.joined(separator: "&")
   }
 
+  /// Query parameters (lowercased) that change with every signing of the same object and so
+  /// are left out of cache identities (S3/GCS presigning, Azure SAS, CloudFront).
+  public static let rotatingParameters: Set<String> = [
+    "sig", "se", "st", "sp", "sv", "sr", "spr", "skoid", "sktid", "skt", "ske", "sks", "skv",
+    "signature", "expires", "key-pair-id", "policy", "googleaccessid", "awsaccesskeyid",
+  ]
+
+  /// The identity of the object `url` names, for cache keys: like ``url(_:)``, but secret
+  /// parameters that do *not* rotate with signing (`token`, `page_token`, `access_token`, …)
+  /// keep a digest of their value (`token=~1a2b…`), so two pages or objects that differ only in
+  /// such a parameter never share cache entries, while the secret itself is not stored.
+  /// Signing parameters (``rotatingParameters``, `X-Amz-*`, `X-Goog-*`) are dropped, so a
+  /// re-signed URL of the same object hits the same entries.
+  public static func cacheIdentity(_ url: String) -> String {
+    guard url.contains("://") else { return url }
+    var text = url
+    if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
+    guard let question = text.firstIndex(of: "?") else { return Redaction.url(text) }
+    let base = Redaction.url(String(text[..<question]))
+    var kept: [String] = []
+    for pair in text[text.index(after: question)...].split(separator: "&") {
+      let parts = pair.split(separator: "=", maxSplits: 1)
+      let name = percentDecoded(parts.first.map(String.init) ?? "").lowercased()
+      if rotatingParameters.contains(name) || name.hasPrefix("x-amz-") || name.hasPrefix("x-goog-")
+      {
+        continue
+      }
+      if isSecretParameter(name) {
+        let value = parts.count > 1 ? String(parts[1]) : ""
+        kept.append((parts.first.map(String.init) ?? "") + "=~" + digest(value))
+      } else {
+        kept.append(String(pair))
+      }
+    }
+    return kept.isEmpty ? base : base + "?" + kept.joined(separator: "&")
+  }
+
+  /// 128 bits of two FNV-1a-64 passes (distinct offsets), hex: tells values apart without
+  /// keeping them.
+  static func digest(_ text: String) -> String {
+    var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    var b: UInt64 = 0x6c62_272e_07bb_0142
+    for byte in text.utf8 {
+      a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
+      b = (b ^ UInt64(byte) ^ (a >> 29)) &* 0x100_0000_01b3
+    }
+    let hex = String(a, radix: 16) + String(b, radix: 16)
+    return hex
+  }
+
   /// `text` with every `http(s)://` URL passed through ``url(_:)``, the values of secret headers
   /// (`Authorization: …`), `Bearer …`/`Basic …` credentials, secret `name=value` pairs and JSON
   /// members (`"token": "…"`), and every registered secret replaced by ``placeholder``.

@@ -53,4 +53,23 @@ import Testing
     #expect(!text.contains("dXNlcjpwYXNzd29yZA=="))
     #expect(text.contains("application/json"))
   }
+
+  @Test func cacheIdentitySeparatesTokensAndIgnoresSignatures() {
+    let a = Redaction.cacheIdentity("https://api/items?token=PAGE-A&limit=10")
+    let b = Redaction.cacheIdentity("https://api/items?token=PAGE-B&limit=10")
+    #expect(a != b)
+    #expect(!a.contains("PAGE-A") && !b.contains("PAGE-B"))
+    #expect(a == Redaction.cacheIdentity("https://api/items?token=PAGE-A&limit=10#frag"))
+    // Re-signing the same object gives the same identity.
+    let s1 = Redaction.cacheIdentity(
+      "https://b.s3.amazonaws.com/k.tif?X-Amz-Date=1&X-Amz-Signature=AAA&x-id=GetObject")
+    let s2 = Redaction.cacheIdentity(
+      "https://b.s3.amazonaws.com/k.tif?X-Amz-Date=2&X-Amz-Signature=BBB&x-id=GetObject")
+    #expect(s1 == s2)
+    #expect(s1 == "https://b.s3.amazonaws.com/k.tif?x-id=GetObject")
+    let sas1 = Redaction.cacheIdentity("https://a.blob.core.windows.net/c/k.tif?sv=1&se=2&sig=X")
+    let sas2 = Redaction.cacheIdentity("https://a.blob.core.windows.net/c/k.tif?sv=1&se=3&sig=Y")
+    #expect(sas1 == sas2)
+    #expect(Redaction.cacheIdentity("https://u:p@h/a") == "https://h/a")
+  }
 }
