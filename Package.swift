@@ -38,6 +38,7 @@ let package = Package(
       name: "Evaluation",
       dependencies: [
         "NN", "Pipeline", "Training", "GeoTIFF", "STAC", "Pairing", "RangeIO", "TandemBase",
+        "Fixtures",
       ]),
     .target(
       name: "Fixtures",
@@ -85,7 +86,8 @@ let package = Package(
       dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
     .testTarget(
       name: "EvaluationTests",
-      dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"]),
+      dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"],
+      exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

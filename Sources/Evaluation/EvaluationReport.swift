@@ -26,6 +26,14 @@ public struct EvaluationReport: Sendable {
   public var seconds: Double
   /// Caveats about the protocol (e.g. pretraining saw the test tiles' imagery).
   public var warnings: [String] = []
+  /// Probe kind and the fraction of probe-train locations it was fitted on.
+  public var probe: ProbeKind = .linear
+  public var trainFraction: Double = 1
+  /// Pretraining mode of the weights: `multimodal`, `simclr` or `random`.
+  public var mode: String = ""
+  /// Distinct locations (tile, x, y) behind the training and test windows.
+  public var trainLocations = 0
+  public var testLocations = 0
 
   /// Creates a report.
   public init(
@@ -73,7 +81,9 @@ public struct EvaluationReport: Sendable {
       "window_size": windowSize, "seed": seed, "train_windows": trainWindows,
       "test_windows": testWindows, "train_tiles": trainTiles, "test_tiles": testTiles,
       "skipped": skipped, "seconds": (seconds * 1000).rounded() / 1000,
-      "results": results.map(metrics), "warnings": warnings,
+      "results": results.map(metrics), "warnings": warnings, "probe": probe.rawValue,
+      "train_fraction": trainFraction, "mode": mode, "train_locations": trainLocations,
+      "test_locations": testLocations,
     ]
     let data =
       (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -85,11 +95,13 @@ public struct EvaluationReport: Sendable {
     func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
     var lines: [String] = []
     lines.append(
-      "task \(task.rawValue), \(modality) encoder from \(origin), \(windowSize) px windows, seed \(seed)"
-    )
+      "task \(task.rawValue), \(modality) encoder from \(origin), \(windowSize) px windows, "
+        + "\(probe.rawValue) probe, seed \(seed)"
+        + (trainFraction < 1 ? ", train fraction \(trainFraction)" : ""))
     lines.append(
-      "train: \(trainWindows) windows from \(trainTiles.joined(separator: ",")); "
-        + "test: \(testWindows) windows from \(testTiles.joined(separator: ","))")
+      "train: \(trainWindows) windows (\(trainLocations) locations) from "
+        + "\(trainTiles.joined(separator: ",")); test: \(testWindows) windows "
+        + "(\(testLocations) locations) from \(testTiles.joined(separator: ","))")
     if !skipped.isEmpty {
       lines.append(
         "skipped: "
@@ -120,6 +132,38 @@ public struct EvaluationReport: Sendable {
       for (t, row) in r.confusion.counts.enumerated() {
         lines.append(pad(names[t]) + row.map { " " + pad(String($0)) }.joined())
       }
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+extension EvaluationReport {
+  /// File name under `RUN_DIR/eval/` for this report:
+  /// `<task>-<input>-<probe>-seed<N>[-f<fraction>].json` (`s1+s2` written `s1s2`).
+  public var savedFileName: String {
+    let input = modality.replacingOccurrences(of: "+", with: "")
+    let fraction = trainFraction < 1 ? "-f" + String(format: "%g", trainFraction) : ""
+    return "\(task.rawValue)-\(input)-\(probe.rawValue)-seed\(seed)\(fraction).json"
+  }
+
+  /// One Markdown table comparing several reports of the same task: the first report's
+  /// no-learning baseline, then every report's encoder rows, labelled by checkpoint.
+  public static func comparisonTable(_ reports: [EvaluationReport]) -> String {
+    func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
+    guard let first = reports.first else { return "" }
+    var lines = [
+      "| checkpoint | probe | OA | balanced acc | water IoU | water F1 | test samples |",
+      "|---|---|---|---|---|---|---|",
+    ]
+    func row(_ checkpoint: String, _ report: EvaluationReport, _ r: ProbeResult) -> String {
+      let m = r.confusion
+      return
+        "| \(checkpoint) | \(r.name) | \(f(m.overallAccuracy)) | \(f(m.balancedAccuracy)) | "
+        + "\(f(m.iou(report.waterClass))) | \(f(m.f1(report.waterClass))) | \(r.testSamples) |"
+    }
+    if let baseline = first.results.first { lines.append(row("(none)", first, baseline)) }
+    for report in reports {
+      for r in report.results.dropFirst() { lines.append(row(report.checkpoint, report, r)) }
     }
     return lines.joined(separator: "\n")
   }

@@ -26,16 +26,19 @@ public enum Evaluator {
     public var batch: Int
     /// Probe optimizer settings.
     public var probe: LinearProbe.Options
+    /// Segmentation head settings (`--probe head`).
+    public var head: SegmentationProbe.Options
 
     /// Defaults: 64 pixels per window, batches of 16.
     public init(
       seed: UInt64 = 0, pixelsPerWindow: Int = 64, batch: Int = 16,
-      probe: LinearProbe.Options = .init()
+      probe: LinearProbe.Options = .init(), head: SegmentationProbe.Options = .init()
     ) {
       self.seed = seed
       self.pixelsPerWindow = pixelsPerWindow
       self.batch = batch
       self.probe = probe
+      self.head = head
     }
   }
 
@@ -43,14 +46,14 @@ public enum Evaluator {
   /// and standard deviation of the raw input (no-learning baseline) and (b) the encoder's pooled
   /// features. Windows with less than half their pixels labelled are left out.
   public static func landcover(
-    encoder: FrozenEncoder, split: ProbeSplit, name: String, options: Options = Options()
+    encoder: ProbeFeatures, split: ProbeSplit, name: String, options: Options = Options()
   ) -> [ProbeResult] {
     let train = split.train.filter { $0.dominantClass != nil }
     let test = split.test.filter { $0.dominantClass != nil }
     let trainLabels = train.map { $0.dominantClass! }
     let testLabels = test.map { $0.dominantClass! }
     let classes = ProbeTask.landcover.classNames.count
-    let channels = encoder.encoder.config.inChannels
+    let channels = encoder.inputChannels
 
     func bandStatistics(_ windows: [ProbeWindow]) -> [Float] {
       var out: [Float] = []
@@ -88,7 +91,7 @@ public enum Evaluator {
     let d = encoder.featureDimension
     return [
       score(
-        "raw band statistics (\(encoder.modality.rawValue))", bandStatistics(train),
+        "raw band statistics (\(encoder.input.label))", bandStatistics(train),
         bandStatistics(test), 2 * channels),
       score(
         name, encoder.pooledFeatures(train, batch: options.batch),
@@ -96,15 +99,27 @@ public enum Evaluator {
     ]
   }
 
-  /// Flood: per-pixel water segmentation with a linear probe on (a) the input bands (a 1×1 head
-  /// on the input: no-learning baseline) and (b) the encoder's last feature map upsampled
-  /// bilinearly (a 1×1 head on the feature map, upsampled). Probes train on `pixelsPerWindow`
-  /// labelled pixels drawn per training window and are scored on every labelled test pixel.
+  /// Flood with linear probes (see ``pixelwise(encoder:split:task:probe:name:options:)``).
   public static func flood(
-    encoder: FrozenEncoder, split: ProbeSplit, name: String, options: Options = Options()
+    encoder: ProbeFeatures, split: ProbeSplit, name: String, options: Options = Options()
   ) -> [ProbeResult] {
-    let channels = encoder.encoder.config.inChannels
+    pixelwise(
+      encoder: encoder, split: split, task: .flood, probe: .linear, name: name, options: options)
+  }
+
+  /// Per-pixel classification (flood: water; land cover: the six classes) with (a) a 1×1 head on
+  /// the input bands (no-learning baseline, a linear probe on each pixel's band values) and
+  /// (b) on the encoder: `.linear`, a linear probe on the last feature map upsampled bilinearly
+  /// (a 1×1 head on the feature map, upsampled), or `.head`, a trained ``SegmentationProbe``.
+  /// Linear probes train on `pixelsPerWindow` labelled pixels drawn per training window; the
+  /// head trains on every labelled pixel. All are scored on every labelled test pixel.
+  public static func pixelwise(
+    encoder: ProbeFeatures, split: ProbeSplit, task: ProbeTask, probe kind: ProbeKind,
+    name: String, options: Options = Options()
+  ) -> [ProbeResult] {
+    let channels = encoder.inputChannels
     let d = encoder.featureDimension
+    let classes = task.classNames.count
 
     /// Features of one window's pixels, `[d, plane]` planes.
     func forEachBatch(
@@ -122,7 +137,7 @@ public enum Evaluator {
       }
     }
 
-    func run(_ name: String, encoded: Bool) -> ProbeResult {
+    func linear(_ name: String, encoded: Bool) -> ProbeResult {
       var trainX: [Float] = []
       var trainY: [Int] = []
       var windowIndex: UInt64 = 0
@@ -138,12 +153,12 @@ public enum Evaluator {
           trainY.append(w.labels[p])
         }
       }
-      var confusion = ConfusionMatrix(classes: 2)
+      var confusion = ConfusionMatrix(classes: classes)
       let probe =
         trainY.isEmpty
         ? nil
         : LinearProbe(
-          features: trainX, labels: trainY, dimension: encoded ? d : channels, classes: 2,
+          features: trainX, labels: trainY, dimension: encoded ? d : channels, classes: classes,
           options: options.probe)
       var tested = 0
       forEachBatch(split.test, encoded: encoded) { w, planes, dim in
@@ -159,9 +174,59 @@ public enum Evaluator {
         testSamples: tested, confusion: confusion)
     }
 
-    return [
-      run("1×1 head on input (\(encoder.modality.rawValue))", encoded: false),
-      run(name, encoded: true),
-    ]
+    func head(_ name: String) -> ProbeResult {
+      /// Feature maps `[N, d, h, w]` of `windows`, in batches.
+      func maps(_ windows: [ProbeWindow]) -> (values: [Float], h: Int, w: Int) {
+        var values: [Float] = []
+        var size = (0, 0)
+        for start in stride(from: 0, to: windows.count, by: options.batch) {
+          let chunk = Array(windows[start..<min(start + options.batch, windows.count)])
+          let m = encoder.featureMaps(chunk, stages: options.head.stages)
+          size = (m.dim(2), m.dim(3))
+          values += m.values
+        }
+        return (values, size.0, size.1)
+      }
+      var confusion = ConfusionMatrix(classes: classes)
+      let d = encoder.featureMapChannels(stages: options.head.stages)
+      let train = maps(split.train)
+      let trainLabels = split.train.flatMap(\.labels)
+      let labelled = trainLabels.count { $0 >= 0 }
+      guard let size = split.train.first?.size, labelled > 0 else {
+        return ProbeResult(
+          name: name, features: d, trainSamples: 0, testSamples: 0, confusion: confusion)
+      }
+      let probe = SegmentationProbe(
+        maps: train.values, count: split.train.count, channels: d, mapSize: (train.h, train.w),
+        labels: trainLabels, outputSize: size, classes: classes, seed: options.seed,
+        options: options.head)
+      var tested = 0
+      for start in stride(from: 0, to: split.test.count, by: options.batch) {
+        let chunk = Array(split.test[start..<min(start + options.batch, split.test.count)])
+        let m = maps(chunk)
+        let predicted = probe.predict(maps: m.values, count: chunk.count, batch: options.batch)
+        let truth = chunk.flatMap(\.labels)
+        confusion.add(truth: truth, prediction: predicted)
+        tested += truth.count { $0 >= 0 }
+      }
+      return ProbeResult(
+        name: name, features: d, trainSamples: labelled, testSamples: tested,
+        confusion: confusion)
+    }
+
+    let baseline = linear("1×1 head on input (\(encoder.input.label))", encoded: false)
+    switch kind {
+    case .linear: return [baseline, linear(name, encoded: true)]
+    case .head: return [baseline, head(name + ", head")]
+    }
   }
+}
+
+/// How the encoder is probed.
+public enum ProbeKind: String, Sendable, CaseIterable, Codable {
+  /// Logistic regression: on pooled features (land cover) or per pixel on the upsampled feature
+  /// map (flood).
+  case linear
+  /// A trained per-pixel segmentation head on the feature map (both tasks).
+  case head
 }

@@ -33,6 +33,14 @@ public final class FrozenEncoder {
   /// The `modality` encoder of the run's latest checkpoint. A SimCLR run has one encoder; asking
   /// it for the other modality is an error.
   public static func load(runDirectory path: String, modality: Modality) throws -> FrozenEncoder {
+    try load(runDirectory: path, modalities: [modality])[0]
+  }
+
+  /// The encoders of `modalities` (in that order) of the run's latest checkpoint, sharing one
+  /// loaded model. Both modalities need a multimodal run.
+  public static func load(
+    runDirectory path: String, modalities: [Modality]
+  ) throws -> [FrozenEncoder] {
     let run = RunDirectory(path: path)
     guard FileManager.default.fileExists(atPath: run.configPath) else {
       throw TrainingError(path: path, reason: "not a tandem train run directory (no config.json)")
@@ -41,18 +49,20 @@ public final class FrozenEncoder {
     guard let (directory, _) = try run.latestCheckpoint() else {
       throw TrainingError(path: path, reason: "the run has no checkpoint yet")
     }
-    if config.mode == .simclr && config.modality != modality {
+    if config.mode == .simclr, let other = modalities.first(where: { $0 != config.modality }) {
       throw TrainingError(
         path: path,
         reason:
-          "SimCLR run on \(config.modality.rawValue) has no \(modality.rawValue) encoder; "
+          "SimCLR run on \(config.modality.rawValue) has no \(other.rawValue) encoder; "
           + "use --modality \(config.modality.rawValue)")
     }
     let owner = ContrastiveTrainer(config: config, s2Channels: config.s2Bands.count)
     try owner.store.load(contentsOf: directory + "/model.safetensors")
-    return FrozenEncoder(
-      owner: owner, encoder: encoder(of: owner, modality), modality: modality, config: config,
-      origin: directory)
+    return modalities.map { modality in
+      FrozenEncoder(
+        owner: owner, encoder: encoder(of: owner, modality), modality: modality, config: config,
+        origin: directory)
+    }
   }
 
   /// A randomly initialized encoder (the multimodal model's `modality` encoder for `seed`).
@@ -61,14 +71,23 @@ public final class FrozenEncoder {
   public static func random(
     model: ModelSize, modality: Modality, s2Bands: [String], seed: UInt64
   ) -> FrozenEncoder {
+    random(model: model, modalities: [modality], s2Bands: s2Bands, seed: seed)[0]
+  }
+
+  /// The `modalities` encoders of one randomly initialized multimodal model.
+  public static func random(
+    model: ModelSize, modalities: [Modality], s2Bands: [String], seed: UInt64
+  ) -> [FrozenEncoder] {
     var config = TrainingConfig()
     config.model = model
     config.seed = seed
     config.s2Bands = s2Bands
     let owner = ContrastiveTrainer(config: config, s2Channels: s2Bands.count)
-    return FrozenEncoder(
-      owner: owner, encoder: encoder(of: owner, modality), modality: modality, config: config,
-      origin: "random(seed \(seed))")
+    return modalities.map { modality in
+      FrozenEncoder(
+        owner: owner, encoder: encoder(of: owner, modality), modality: modality, config: config,
+        origin: "random(seed \(seed))")
+    }
   }
 
   private static func encoder(of owner: ContrastiveTrainer, _ modality: Modality) -> Encoder {
@@ -122,6 +141,34 @@ public final class FrozenEncoder {
     encoder.forwardFeatures(tensor(windows))
     let size = windows[0].size
     return Upsample(height: size, width: size).forward(encoder.featureMap).values
+  }
+
+  /// Feature maps of a batch of windows: the last `stages` stage outputs, each upsampled
+  /// bilinearly to the finest of them and concatenated along channels (`stages` 1: a copy of the
+  /// last map, `[N, featureDimension, H/16, W/16]`; 2: `[N, widths[-2] + widths[-1], H/8, W/8]`).
+  public func featureMap(_ windows: [ProbeWindow], stages: Int = 1) -> Tensor {
+    encoder.forwardFeatures(tensor(windows))
+    let maps = Array(encoder.stageMaps.suffix(max(1, stages)))
+    let (h, w) = (maps[0].dim(2), maps[0].dim(3))
+    var parts: [Tensor] = []
+    for map in maps {
+      let part: Tensor
+      if map.dim(2) == h && map.dim(3) == w {
+        part = Tensor(shape: map.shape)
+        part.copy(from: map)
+      } else {
+        let up = Upsample(height: h, width: w).forward(map)
+        part = Tensor(shape: up.shape)
+        part.copy(from: up)
+      }
+      parts.append(part)
+    }
+    return ProbeFeatures.concatenateChannels(parts)
+  }
+
+  /// Channels of ``featureMap(_:stages:)``.
+  public func featureMapChannels(stages: Int) -> Int {
+    encoder.config.widths.suffix(max(1, stages)).reduce(0, +)
   }
 
   /// Feature dimension.

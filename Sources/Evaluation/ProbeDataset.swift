@@ -3,6 +3,7 @@ import GeoTIFF
 import Pipeline
 import RangeIO
 import STAC
+import TandemBase
 
 /// The downstream task a probe is trained for.
 public enum ProbeTask: String, Sendable, CaseIterable, Codable {
@@ -39,7 +40,7 @@ public struct ProbeWindow: Sendable {
   /// S1 and S2 item ids of the pair the window was read from.
   public var s1ID: String
   public var s2ID: String
-  /// Top-left corner in the pair's reference (S1) grid and edge length.
+  /// Top-left corner in the S1 item's pixel grid and edge length.
   public var x: Int
   public var y: Int
   public var size: Int
@@ -48,6 +49,19 @@ public struct ProbeWindow: Sendable {
   public var s2: [Float]
   /// `[size, size]` class indices, −1 where the label is no-data.
   public var labels: [Int]
+
+  /// Where a window is, independent of the acquisition date.
+  public struct Location: Hashable, Comparable, Sendable {
+    public var tile: String
+    public var x: Int
+    public var y: Int
+    public static func < (a: Location, b: Location) -> Bool {
+      (a.tile, a.y, a.x) < (b.tile, b.y, b.x)
+    }
+  }
+
+  /// The window's location.
+  public var location: Location { Location(tile: tile, x: x, y: y) }
 
   /// The most frequent valid class, or nil when fewer than half the pixels are labelled.
   public var dominantClass: Int? {
@@ -77,6 +91,55 @@ public struct ProbeSplit: Sendable {
   public var trainTiles: [String] { Array(Set(train.map(\.tile))).sorted() }
   /// Tiles the test windows come from.
   public var testTiles: [String] { Array(Set(test.map(\.tile))).sorted() }
+
+  /// Windows read with `Normalization.identity` (units only, invalid pixels NaN) standardized
+  /// with `normalization` exactly as `PairLoader` does — `(v − mean) · (1/std)`, S2 first
+  /// scaled by `1/s2Scale` — and invalid pixels set to the standardized mean 0.
+  /// `normalization` must use the same S1 units and S2 scale as the windows.
+  public func standardized(with normalization: Normalization) -> ProbeSplit {
+    func convert(_ w: ProbeWindow) -> ProbeWindow {
+      var w = w
+      let plane = w.size * w.size
+      for c in 0..<(w.s1.count / plane) {
+        let (mean, inv) = (normalization.s1Mean[c], 1 / normalization.s1Std[c])
+        for i in (c * plane)..<((c + 1) * plane) {
+          w.s1[i] = w.s1[i].isNaN ? 0 : (w.s1[i] - mean) * inv
+        }
+      }
+      for c in 0..<(w.s2.count / plane) {
+        let (mean, inv) = (normalization.s2Mean[c], 1 / normalization.s2Std[c])
+        for i in (c * plane)..<((c + 1) * plane) {
+          w.s2[i] = w.s2[i].isNaN ? 0 : (w.s2[i] - mean) * inv
+        }
+      }
+      return w
+    }
+    return ProbeSplit(train: train.map(convert), test: test.map(convert), skipped: skipped)
+  }
+
+  /// Distinct locations (tile, x, y) of training and test windows: several pairs (dates) of one
+  /// tile cover the same ground, so locations, not windows, are the independent samples.
+  public var trainLocations: Int { Set(train.map(\.location)).count }
+  public var testLocations: Int { Set(test.map(\.location)).count }
+
+  /// The training windows of a seeded subset of `fraction` of the training locations (at least
+  /// one); every window (date) of a chosen location is kept, so dates of one place never end up
+  /// split between chosen and dropped. Order of the kept windows is unchanged.
+  public func subsetOfTrainLocations(fraction: Double, seed: UInt64) -> [ProbeWindow] {
+    let locations = Array(Set(train.map(\.location))).sorted()
+    guard fraction < 1, !locations.isEmpty else { return train }
+    // Rank locations by a seeded hash of their coordinates: the subset for a smaller fraction
+    // is contained in the subset for a larger one.
+    func rank(_ l: ProbeWindow.Location) -> UInt64 {
+      var g = SeededGenerator(seed: seed, stream: 0x4652_4143, UInt64(l.x), UInt64(l.y))
+      var h = g.next()
+      for byte in l.tile.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
+      return h
+    }
+    let keep = max(1, Int((fraction * Double(locations.count)).rounded(.down)))
+    let chosen = Set(locations.sorted { (rank($0), $0) < (rank($1), $1) }.prefix(keep))
+    return train.filter { chosen.contains($0.location) }
+  }
 }
 
 /// Builds probe windows from a catalog with `labels` items (see `Docs/EVALUATION.md`).
@@ -90,7 +153,8 @@ public enum ProbeDatasetBuilder {
   ///   - requireClearS2: reject windows whose S2 is cloudy (probes on S2); S1-only probes keep them.
   public static func build(
     task: ProbeTask, dataset: PairDataset, items: [Item], normalization: Normalization,
-    windowSize: Int, sourceOptions: SourceOptions, requireClearS2: Bool
+    windowSize: Int, sourceOptions: SourceOptions, requireClearS2: Bool,
+    keepsInvalidAsNaN: Bool = false
   ) async throws -> ProbeSplit {
     var byID: [String: Item] = [:]
     for item in items where byID[item.id] == nil { byID[item.id] = item }
@@ -98,7 +162,7 @@ public enum ProbeDatasetBuilder {
     let loader = PairLoader(
       dataset: dataset, windowSize: windowSize, normalization: normalization,
       filter: WindowFilter(maxNodata: 0.2, maxCloud: requireClearS2 ? 0.2 : 1),
-      sourceOptions: sourceOptions, workers: 1)
+      sourceOptions: sourceOptions, workers: 1, keepsInvalidAsNaN: keepsInvalidAsNaN)
     var labelDatasets: [String: COGDataset] = [:]
     var split = ProbeSplit(train: [], test: [], skipped: [:])
     var slot = 0
@@ -159,10 +223,12 @@ public enum ProbeDatasetBuilder {
             split.skipped[reason, default: 0] += 1
             continue
           }
+          // Position in the S1 item's pixel grid (the pair region may start inside it).
+          let gridX = x + Int(reader.offsetX.rounded())
+          let gridY = y + Int(reader.offsetY.rounded())
           let raster = try await labels.read(
-            window: PixelWindow(
-              x: x + Int(reader.offsetX.rounded()), y: y + Int(reader.offsetY.rounded()),
-              width: windowSize, height: windowSize), bands: [0])
+            window: PixelWindow(x: gridX, y: gridY, width: windowSize, height: windowSize),
+            bands: [0])
           var classes = [Int](repeating: -1, count: plane)
           for row in 0..<windowSize {
             for column in 0..<windowSize {
@@ -171,7 +237,7 @@ public enum ProbeDatasetBuilder {
             }
           }
           let window = ProbeWindow(
-            tile: tile, s1ID: region.s1ID, s2ID: region.s2ID, x: x, y: y, size: windowSize,
+            tile: tile, s1ID: region.s1ID, s2ID: region.s2ID, x: gridX, y: gridY, size: windowSize,
             s1: a, s2: b, labels: classes)
           if role == "test" { split.test.append(window) } else { split.train.append(window) }
         }

@@ -102,6 +102,11 @@ public final class Encoder {
   public var features: Tensor { pool.output }
   /// The last stage's feature map `[N, featureDimension, H/16, W/16]` of the last forward pass.
   public var featureMap: Tensor { blocks.last?.output ?? stemBN.output }
+  /// Each stage's output `[N, widths[i], H/2^(i+1), W/2^(i+1)]` (strides 2, 4, 8, 16 for four
+  /// stages) of the last forward pass, for multi-scale probes.
+  public var stageMaps: [Tensor] {
+    (0..<config.widths.count).map { blocks[($0 + 1) * config.blocksPerStage - 1].output }
+  }
   /// The embeddings `[N, projectionOutput]` (unit rows) of the last forward pass.
   public var embeddings: Tensor { norm.output }
 

@@ -75,6 +75,9 @@ public final class PairLoader: SampleLoader, Sendable {
   public let layout: SampleLayout
   public let normalization: Normalization
   public let filter: WindowFilter
+  /// Leave the few invalid pixels of an accepted window NaN instead of the standardized mean 0
+  /// (for callers that standardize again later, e.g. probes sharing windows across checkpoints).
+  public let keepsInvalidAsNaN: Bool
   private let sourceOptions: SourceOptions
   private let datasets = Mutex<[String: Task<COGDataset, any Error>]>([:])
   private let decoders: [TileDecoder]
@@ -123,8 +126,9 @@ public final class PairLoader: SampleLoader, Sendable {
     dataset: PairDataset, windowSize: Int, normalization: Normalization,
     filter: WindowFilter = WindowFilter(), sourceOptions: SourceOptions, workers: Int,
     maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 256 << 20,
-    decodedCacheBytes: Int = 1 << 30
+    decodedCacheBytes: Int = 1 << 30, keepsInvalidAsNaN: Bool = false
   ) {
+    self.keepsInvalidAsNaN = keepsInvalidAsNaN
     let s1 = dataset.regions.first?.s1.count ?? 2
     let s2 = dataset.regions.first?.s2.count ?? 4
     self.dataset = dataset
@@ -278,7 +282,7 @@ public final class PairLoader: SampleLoader, Sendable {
     if Double(bad) > filter.maxNodata * Double(plane) {
       return .rejected(reason: "nodata")
     }
-    if bad > 0 {
+    if bad > 0 && !keepsInvalidAsNaN {
       // Standardized mean for the few invalid pixels left.
       for part in parts {
         for i in part.indices where part[i].isNaN { part[i] = 0 }

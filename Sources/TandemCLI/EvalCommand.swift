@@ -2,6 +2,7 @@ import CommandLineKit
 import Evaluation
 import Foundation
 import NN
+import TandemBase
 import Training
 
 /// `tandem eval`: frozen-encoder probes on labelled windows, split by tile.
@@ -11,6 +12,9 @@ enum EvalCommand {
     abstract:
       "Probe a frozen encoder on labelled windows (land cover or flood) and report metrics.",
     discussion: """
+      Several --checkpoint values (runs and/or random) are evaluated on the same windows and \
+      printed as one comparison table. For a run directory the JSON report is also saved as \
+      RUN_DIR/eval/TASK-INPUT-PROBE-seedN.json (for tandem report) unless --no-save. \
       Freezes one encoder of a tandem train run (latest checkpoint, with the run's saved \
       normalization) or a random init (--checkpoint random; BatchNorm statistics calibrated on \
       probe-train windows), reads a non-overlapping window grid of the catalog's probe-train and \
@@ -21,54 +25,76 @@ enum EvalCommand {
       same table. See Docs/EVALUATION.md.
       """,
     options: [
-      .value("checkpoint", valueName: "RUN_DIR|random", help: "Run directory or 'random'."),
+      .value(
+        "checkpoint", valueName: "RUN_DIR|random[:SEED]",
+        help:
+          "Run directory, or random init (seed: --seed or SEED); repeat to compare several in one table.",
+        repeating: true),
       .value("task", valueName: "T", help: "landcover or flood."),
       .value("catalog", valueName: "SRC", help: "STAC catalog with imagery and labels items."),
-      .value("probe", valueName: "P", help: "linear (default; 'head' is not implemented yet)."),
-      .value("modality", valueName: "S", help: "Encoder: s2 (landcover default) or s1 (flood)."),
-      .value("size", valueName: "PX", help: "Window edge (default: the run's; 128 for random)."),
+      .value(
+        "probe", valueName: "P",
+        help: "linear (default) or head (trained per-pixel segmentation head, both tasks)."),
+      .value(
+        "modality", valueName: "S",
+        help: "Input: s2 (landcover default), s1 (flood default) or s1+s2 (both encoders)."),
+      .value(
+        "train-fraction", valueName: "F",
+        help: "Fit the probe on a seeded fraction F of probe-train locations (default 1)."),
+      .value(
+        "size", valueName: "PX",
+        help: "Window edge (default: the first run's; 128 for random alone)."),
       .value("model", valueName: "NAME", help: "Random init model: small (default) or tiny."),
       .value("seed", valueName: "N", help: "Probe (and random init) seed (default 0)."),
       .value("blas-threads", valueName: "N", help: "Compute threads (default 2)."),
-      .flag("json", help: "Print the report as JSON."),
+      .flag("json", help: "Print the report as JSON (one line per checkpoint)."),
+      .flag("no-save", help: "Do not save the report into RUN_DIR/eval/."),
       .flag("quiet", short: "q", help: "No progress output."),
     ] + IOOptions.specs,
     run: { parsed in try await run(parsed) })
 
   static func run(_ parsed: ParsedArguments) async throws -> Int32 {
-    let checkpoint: String = try parsed.required("checkpoint")
+    let checkpoints = parsed.strings("checkpoint")
+    guard !checkpoints.isEmpty else { throw parsed.usageError("missing --checkpoint") }
     let catalog: String = try parsed.required("catalog")
     let taskName: String = try parsed.required("task")
     guard let task = ProbeTask(rawValue: taskName) else {
       throw parsed.usageError("--task must be landcover or flood, not '\(taskName)'")
     }
-    let probe = try parsed.value("probe", default: "linear")
-    guard probe == "linear" else {
-      throw parsed.usageError(
-        probe == "head"
-          ? "--probe head is not implemented yet (see Docs/EVALUATION.md); use --probe linear"
-          : "--probe must be linear or head, not '\(probe)'")
+    let probeName = try parsed.value("probe", default: "linear")
+    guard let probe = ProbeKind(rawValue: probeName) else {
+      throw parsed.usageError("--probe must be linear or head, not '\(probeName)'")
     }
-    var modality: Modality?
+    var input: ProbeInput?
     if let m = parsed.string("modality") {
-      guard let v = Modality(rawValue: m) else {
-        throw parsed.usageError("--modality must be s1 or s2, not '\(m)'")
+      guard let v = ProbeInput(argument: m) else {
+        throw parsed.usageError("--modality must be s1, s2 or s1+s2, not '\(m)'")
       }
-      modality = v
+      input = v
     }
     var model: ModelSize?
     if let m = parsed.string("model") {
       guard let v = ModelSize(rawValue: m) else {
         throw parsed.usageError("--model must be small or tiny, not '\(m)'")
       }
-      guard checkpoint == "random" else {
+      guard checkpoints.contains(where: { $0 == "random" || $0.hasPrefix("random:") }) else {
         throw parsed.usageError("--model applies to --checkpoint random only (a run has its own)")
       }
       model = v
     }
-    let size: Int? = try parsed.value("size")
+    var size: Int? = try parsed.value("size")
     if let size, size < 16 || size % 16 != 0 {
       throw parsed.usageError("--size must be a positive multiple of 16")
+    }
+    if size == nil && checkpoints.count > 1,
+      let run = checkpoints.first(where: { !$0.hasPrefix("random") })
+    {
+      // A comparison uses one window size: the first run's (random init has no size of its own).
+      size = try TrainingConfig.load(path: RunDirectory(path: run).configPath).size
+    }
+    let fraction = try parsed.value("train-fraction", default: 1.0)
+    guard fraction > 0 && fraction <= 1 else {
+      throw parsed.usageError("--train-fraction must be in (0, 1], not \(fraction)")
     }
     let seed = try parsed.value("seed", default: UInt64(0))
     let threads = try parsed.value("blas-threads", default: 2)
@@ -76,13 +102,38 @@ enum EvalCommand {
     BLAS.setThreads(threads)
     let json = parsed.flag("json")
     let quiet = parsed.flag("quiet")
-    let request = EvaluationRequest(
-      checkpoint: checkpoint, catalog: catalog, task: task, modality: modality, windowSize: size,
-      model: model, seed: seed, sourceOptions: try IOOptions.sourceOptions(from: parsed))
-    let report = try await EvaluationRun.run(request) { line in
-      if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    let sourceOptions = try IOOptions.sourceOptions(from: parsed)
+    let requests = checkpoints.map { checkpoint in
+      EvaluationRequest(
+        checkpoint: checkpoint, catalog: catalog, task: task, input: input, probe: probe,
+        trainFraction: fraction, windowSize: size, model: model, seed: seed,
+        sourceOptions: sourceOptions)
     }
-    print(json ? report.json() : report.text())
+    let reports = try await EvaluationRun.run(requests) { line, request in
+      if !quiet {
+        let prefix = checkpoints.count > 1 ? "[\(request.checkpoint)] " : ""
+        FileHandle.standardError.write(Data((prefix + line + "\n").utf8))
+      }
+    }
+    for report in reports {
+      if !report.checkpoint.hasPrefix("random") && !parsed.flag("no-save") {
+        let directory = report.checkpoint + "/eval"
+        let path = directory + "/" + report.savedFileName
+        try FileManager.default.createDirectory(
+          atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.write(string: report.json() + "\n", to: path)
+        if !quiet { FileHandle.standardError.write(Data("saved \(path)\n".utf8)) }
+      }
+      if json { print(report.json()) } else if reports.count == 1 { print(report.text()) }
+    }
+    if !json && reports.count > 1 {
+      // One table over every checkpoint, then each report's details.
+      print(EvaluationReport.comparisonTable(reports))
+      for report in reports {
+        print("\n## \(report.checkpoint)\n")
+        print(report.text())
+      }
+    }
     return ExitCode.success
   }
 }

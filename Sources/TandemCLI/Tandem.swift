@@ -16,5 +16,7 @@ enum Tandem {
       FetchCommand.spec,
       TrainCommand.spec,
       EvalCommand.spec,
+      EmbedCommand.spec,
+      ReportCommand.spec,
     ])
 }
