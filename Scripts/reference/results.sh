@@ -9,12 +9,14 @@
 #           BLAS thread each
 #   eval    one `tandem eval` per (world, task, input, probe) over every compatible checkpoint
 #           and random init seeds 1–3, windows read once per command
+#   budget  world B, seed 1: multimodal and SimCLR-S2 for 600 steps, land-cover probe
 #   table   mean ± std per configuration (Scripts/reference/results_table.py)
-# Usage: Scripts/reference/results.sh OUT [PHASE…] (default: all phases); TANDEM=path/to/tandem
+# Usage: Scripts/reference/results.sh OUT [PHASE…] (default: all phases)
+# Environment: TANDEM=path/to/tandem (default: the release build), TANDEM_ROOT=repository root
 set -euo pipefail
-out=${1:?usage: results.sh OUT [worlds|train|eval|table]…}
+out=${1:?usage: results.sh OUT [worlds|train|eval|budget|table]…}
 shift
-phases=${*:-worlds train eval table}
+phases=${*:-worlds train eval budget table}
 root=${TANDEM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TANDEM:-$root/.build/release/tandem}
 mkdir -p "$out/logs" "$out/eval"
@@ -46,14 +48,16 @@ if [[ $phases == *worlds* ]]; then
   done
 fi
 
-train_one() { # WORLD MODE MODALITY SEED
-  local w=$1 mode=$2 modality=$3 seed=$4
-  local run=$out/runs/$w-$mode-$modality-s$seed
+train_one() { # WORLD MODE MODALITY SEED [STEPS]: runs/WORLD[STEPS]-MODE-MODALITY-sSEED
+  local w=$1 mode=$2 modality=$3 seed=$4 steps=${5:-200}
+  local name=$w
+  [[ $steps != 200 ]] && name=$w$steps
+  local run=$out/runs/$name-$mode-$modality-s$seed
   [[ -e $run/summary.json ]] && return 0
   rm -rf "$run"
-  timed "$out/logs/train-$w-$mode-$modality-s$seed.log" "$bin" train \
+  timed "$out/logs/train-$name-$mode-$modality-s$seed.log" "$bin" train \
     --catalog "$out/world$w/catalog.json" --where tandem:role=pretrain --model tiny --size 64 \
-    --batch 64 --steps 200 --warmup 20 --blas-threads 1 --decode-threads 1 --seed "$seed" \
+    --batch 64 --steps "$steps" --warmup 20 --blas-threads 1 --decode-threads 1 --seed "$seed" \
     --mode "$mode" --modality "$modality" --out "$run" --quiet
 }
 
@@ -80,7 +84,7 @@ fi
 evaluate() { # WORLD TASK INPUT PROBE CHECKPOINT-GLOB…  (WORLD R: the real Sen1Floods11 chip)
   local w=$1 task=$2 input=$3 probe=$4 catalog
   shift 4
-  catalog=$out/world$w/catalog.json
+  catalog=$out/world${w:0:1}/catalog.json # B600: world B
   [[ $w == R ]] && catalog=$root/Catalogs/real/catalog.json
   local name=$w-$task-${input/+/}-$probe
   [[ -s $out/eval/$name.jsonl ]] && return 0
@@ -105,6 +109,15 @@ if [[ $phases == *eval* ]]; then
   evaluate B landcover s2 linear "B-multimodal-*" "B-simclr-s2-*"
   # Real data: S1 encoders pretrained on world A, applied to the Sen1Floods11 chip (S1 in dB).
   evaluate R flood s1 head "A-multimodal-*" "A-simclr-s1-*"
+fi
+
+# Training budget check: world B, seed 1, 600 instead of 200 steps (multimodal and SimCLR-S2).
+if [[ $phases == *budget* ]]; then
+  mkdir -p "$out/runs"
+  train_one B multimodal s2 1 600 &
+  train_one B simclr s2 1 600 &
+  wait
+  evaluate B600 landcover s2 linear "B600-multimodal-*" "B600-simclr-s2-*"
 fi
 
 if [[ $phases == *table* ]]; then

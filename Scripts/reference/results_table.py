@@ -16,6 +16,7 @@ WORLDS = {
     "A": "base, seed 42",
     "B": "base, seed 7",
     "D": "decoupled, seed 42",
+    "B600": "base, seed 7; pretraining 600 steps instead of 200, seed 1 only",
     "R": "real Sen1Floods11 chip Spain_7370579, encoders pretrained on world A",
 }
 ORDER = ["baseline", "random", "simclr", "multimodal"]

@@ -37,6 +37,8 @@ public final class COGDataset: Sendable {
   public let headerRequests: Int
   /// Bytes fetched while parsing the header.
   public let headerBytesFetched: Int
+  /// The limits the header was checked against; plans check each block against them too.
+  public let limits: GeoTIFFLimits
 
   let headerBytes: HeaderBytes
   let byteOrder: ByteOrder
@@ -49,9 +51,10 @@ public final class COGDataset: Sendable {
   private static let nextIdentity = Atomic<UInt64>(0)
 
   /// Parses the header of `source`. The first read is `headerSize` bytes (default 16 KiB; pass
-  /// STAC `file:header_size` when known) and is extended on demand.
+  /// STAC `file:header_size` when known) and is extended on demand. `limits` bound what the
+  /// file may declare (here and in every later plan); see ``GeoTIFFLimits``.
   public static func open(
-    _ source: any ByteSource, headerSize: Int? = nil, limits: ParseLimits = ParseLimits()
+    _ source: any ByteSource, headerSize: Int? = nil, limits: GeoTIFFLimits = GeoTIFFLimits()
   ) async throws(GeoTIFFError) -> COGDataset {
     let size: UInt64
     do {
@@ -100,14 +103,16 @@ public final class COGDataset: Sendable {
     }
     return COGDataset(
       source: source, size: size, header: header, images: images, headerBytes: reader.bytes,
-      structuralMetadata: ghost, headerRequests: reader.roundTrips)
+      structuralMetadata: ghost, headerRequests: reader.roundTrips, limits: limits)
   }
 
   private init(
     source: any ByteSource, size: UInt64, header: TIFFHeader, images: [TIFFImage],
-    headerBytes: HeaderBytes, structuralMetadata: [String: String]?, headerRequests: Int
+    headerBytes: HeaderBytes, structuralMetadata: [String: String]?, headerRequests: Int,
+    limits: GeoTIFFLimits
   ) {
     self.source = source
+    self.limits = limits
     self.size = size
     self.isBigTIFF = header.isBigTIFF
     self.isLittleEndian = header.byteOrder.littleEndian
@@ -188,7 +193,7 @@ public final class COGDataset: Sendable {
       needed, header: headerBytes, source: source, order: byteOrder, ifd: image.index)
     let fill = image.isMask ? 0 : (nodata ?? 0)
     return try WindowPlan.make(
-      image: image, window: window, bands: bands, fill: fill, location: location
+      image: image, window: window, bands: bands, fill: fill, location: location, limits: limits
     ) { i in entries[i] ?? (0, 0) }
   }
 

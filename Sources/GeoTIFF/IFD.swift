@@ -139,22 +139,47 @@ struct GeoTags: Sendable {
   var gdalNodata: String?
 }
 
-/// Safety limits applied while parsing.
-public struct ParseLimits: Sendable {
-  /// Most IFDs followed (main chain plus SubIFDs).
+/// Safety limits for reading untrusted TIFFs: every structure size a file declares is checked
+/// against these before anything is allocated or fetched, and a violation is a
+/// ``GeoTIFFError`` with code `.limitExceeded` naming the file and the limit (never a trap).
+///
+/// The defaults accept every real GeoTIFF/COG we know of (Sentinel-1/2 COGs, GDAL's output with
+/// tiles up to 4096², 64-band files) while bounding memory per block to a few hundred MiB. Pass
+/// your own to ``COGDataset/open(_:headerSize:limits:)``; the dataset applies them to every
+/// later plan and decode.
+public struct GeoTIFFLimits: Sendable, Hashable {
+  /// Most IFDs followed in total (main chain plus SubIFDs and their chains).
   public var maxIFDs = 1024
+  /// Most IFDs in one chain (followed through next-IFD offsets). Loops are always an error.
+  public var maxChainLength = 1024
   /// Most entries in one IFD.
   public var maxEntries = 4096
-  /// Largest width or height.
+  /// Largest image width or height.
   public var maxDimension = 1 << 24
+  /// Largest tile width or height (TileWidth/TileLength).
+  public var maxTileDimension = 1 << 16
   /// Most tiles or strips in one IFD.
   public var maxStriles = 1 << 26
-  /// Largest decoded tile or strip in bytes.
+  /// Largest decoded tile or strip in bytes (known from the header: width × rows × samples ×
+  /// bits); this bounds what any codec may produce from one block.
   public var maxBlockBytes = 256 << 20
+  /// Largest compressed tile or strip in bytes (its TileByteCounts/StripByteCounts entry).
+  public var maxCompressedBlockBytes = 320 << 20
+  /// Decompression-bomb guard: a block whose decoded size exceeds ``compressionRatioFloor`` may
+  /// be at most this many times its compressed size. Smaller blocks are not checked (a constant
+  /// 1024² float32 tile compresses to a few dozen bytes with ZSTD or LERC).
+  public var maxCompressionRatio = 65_536
+  /// Decoded block size above which ``maxCompressionRatio`` applies.
+  public var compressionRatioFloor = 4 << 20
   /// Most header bytes fetched (IFDs and tag values, excluding strile arrays).
   public var maxHeaderBytes = 64 << 20
+
+  /// The defaults described on each property.
   public init() {}
 }
+
+/// The former name of ``GeoTIFFLimits``.
+public typealias ParseLimits = GeoTIFFLimits
 
 /// Tags.
 enum Tag {
@@ -207,6 +232,7 @@ struct IFDParser {
     }
     var parent: Int?
     while true {
+      var chainLength = 0
       while next != 0 {
         guard visited.insert(next).inserted else {
           throw GeoTIFFError(
@@ -217,8 +243,14 @@ struct IFDParser {
         guard images.count < limits.maxIFDs else {
           throw GeoTIFFError(
             .limitExceeded, location: location, ifd: images.count,
-            message: "more than \(limits.maxIFDs) IFDs")
+            message: "more than \(limits.maxIFDs) IFDs (limit maxIFDs)")
         }
+        guard chainLength < limits.maxChainLength else {
+          throw GeoTIFFError(
+            .limitExceeded, location: location, ifd: images.count,
+            message: "IFD chain longer than \(limits.maxChainLength) (limit maxChainLength)")
+        }
+        chainLength += 1
         var (image, following, subs) = try await parseIFD(
           at: next, index: images.count, isSubIFD: parent != nil)
         image.parentIndex = parent
@@ -254,7 +286,7 @@ struct IFDParser {
       throw GeoTIFFError(
         .limitExceeded, location: location, ifd: index,
         range: ByteRange(offset: offset, length: UInt64(countSize)),
-        message: "IFD declares \(n) entries (limit \(limits.maxEntries))")
+        message: "IFD declares \(n) entries (limit maxEntries = \(limits.maxEntries))")
     }
     let tableLength = Int(n) * entrySize + (big ? 8 : 4)
     let table = try await reader.read(offset + UInt64(countSize), tableLength, ifd: index)
@@ -301,7 +333,7 @@ struct IFDParser {
       guard ref.byteCount <= UInt64(limits.maxHeaderBytes) else {
         throw GeoTIFFError(
           .limitExceeded, location: location, ifd: index,
-          message: "tag \(ref.tag) holds \(ref.byteCount) bytes")
+          message: "tag \(ref.tag) holds \(ref.byteCount) bytes (limit maxHeaderBytes)")
       }
       try await reader.ensure(ref.dataOffset, Int(ref.byteCount), ifd: index)
     }
@@ -333,7 +365,8 @@ struct IFDParser {
     else {
       throw GeoTIFFError(
         width == 0 || height == 0 ? .malformed : .limitExceeded, location: location, ifd: index,
-        message: "image size \(width)×\(height) is outside 1…\(limits.maxDimension)")
+        message:
+          "image size \(width)×\(height) is outside 1…\(limits.maxDimension) (limit maxDimension)")
     }
     let spp = try await one(Tag.samplesPerPixel, default: 1)!
     guard spp >= 1, spp <= 65535 else {
@@ -397,10 +430,18 @@ struct IFDParser {
       blockHeight = try await required(Tag.tileLength, "TileLength")
       offsetsRef = refs[Tag.tileOffsets]
       countsRef = refs[Tag.tileByteCounts]
-      guard blockWidth > 0, blockHeight > 0, blockWidth <= 1 << 16, blockHeight <= 1 << 16 else {
+      guard blockWidth > 0, blockHeight > 0 else {
         throw GeoTIFFError(
           .malformed, location: location, ifd: index,
           message: "tile size \(blockWidth)×\(blockHeight) is invalid")
+      }
+      guard blockWidth <= UInt64(limits.maxTileDimension),
+        blockHeight <= UInt64(limits.maxTileDimension)
+      else {
+        throw GeoTIFFError(
+          .limitExceeded, location: location, ifd: index,
+          message: "tile size \(blockWidth)×\(blockHeight) exceeds \(limits.maxTileDimension) "
+            + "(limit maxTileDimension)")
       }
     } else {
       blockWidth = width
@@ -422,14 +463,19 @@ struct IFDParser {
     guard !o1, !o2, total <= UInt64(limits.maxStriles) else {
       throw GeoTIFFError(
         .limitExceeded, location: location, ifd: index,
-        message: "\(across)×\(down)×\(planes) blocks exceed the limit of \(limits.maxStriles)")
+        message:
+          "\(across)×\(down)×\(planes) blocks exceed \(limits.maxStriles) (limit maxStriles)")
     }
-    let samplesInBlock = blockWidth * blockHeight * (planar == 2 ? 1 : spp)
-    guard samplesInBlock * bps / 8 <= UInt64(limits.maxBlockBytes) else {
+    // Width, rows, samples and bits are each bounded above, but their product can overflow.
+    let (pixelsInBlock, o3) = blockWidth.multipliedReportingOverflow(by: blockHeight)
+    let (samplesInBlock, o4) = pixelsInBlock.multipliedReportingOverflow(
+      by: planar == 2 ? 1 : spp)
+    let (bitsInBlock, o5) = samplesInBlock.multipliedReportingOverflow(by: bps)
+    guard !o3, !o4, !o5, bitsInBlock / 8 <= UInt64(limits.maxBlockBytes) else {
       throw GeoTIFFError(
         .limitExceeded, location: location, ifd: index,
-        message: "a \(blockWidth)×\(blockHeight) block of \(spp) samples exceeds "
-          + "\(limits.maxBlockBytes) bytes")
+        message: "a \(blockWidth)×\(blockHeight) block of \(spp) \(bps)-bit samples decodes to "
+          + "more than \(limits.maxBlockBytes) bytes (limit maxBlockBytes)")
     }
     guard offsetsRef.count >= total, countsRef.count >= total else {
       throw GeoTIFFError(

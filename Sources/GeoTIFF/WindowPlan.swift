@@ -22,7 +22,7 @@ public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible 
 
 /// The tiles or strips a window needs, with the bytes to fetch and where each decoded block goes.
 ///
-/// Made by ``WindowPlan/make(image:window:bands:location:striles:)``, a pure function of the image
+/// Made by ``WindowPlan/make(image:window:bands:fill:location:limits:striles:)``, a pure function of the image
 /// layout and the strile entries, so tests can pin the exact ranges for a window shape.
 public struct WindowPlan: Sendable {
   /// One tile or strip and how its pixels land in the output.
@@ -60,30 +60,56 @@ public struct WindowPlan: Sendable {
   /// Byte ranges of the non-sparse blocks, in block order.
   public var ranges: [ByteRange] { blocks.compactMap(\.range) }
 
-  /// Largest compressed tile or strip accepted (a bound on memory per block).
-  public static let maxCompressedBlockBytes: UInt64 = 1 << 30
+  /// Largest compressed tile or strip accepted by default (a bound on memory per block); see
+  /// ``GeoTIFFLimits/maxCompressedBlockBytes``.
+  public static let maxCompressedBlockBytes = UInt64(GeoTIFFLimits().maxCompressedBlockBytes)
 
   /// The strile indices a window touches, for loading strile entries before ``make``.
   public static func striles(image: TIFFImage, window: PixelWindow, bands: [Int]) -> [Int] {
     layout(image: image, window: window, bands: bands).map(\.strile)
   }
 
-  /// Plans a read. `striles` returns the (offset, byte count) entry of a strile index.
+  /// Bytes one block of `rows` rows decodes to (libtiff's output for the tile or strip).
+  static func decodedBytes(image: TIFFImage, rows: Int) -> Int {
+    let samples = image.interleave == .pixel ? image.samplesPerPixel : 1
+    return (image.blockWidth * samples * image.bitsPerSample + 7) / 8 * rows
+  }
+
+  /// Plans a read. `striles` returns the (offset, byte count) entry of a strile index. Each
+  /// block's byte count is checked against `limits` (compressed size, compression ratio).
   public static func make(
     image: TIFFImage, window: PixelWindow, bands: [Int], fill: Double = 0, location: String,
+    limits: GeoTIFFLimits = GeoTIFFLimits(),
     striles: (Int) -> (offset: UInt64, byteCount: UInt64)
   ) throws(GeoTIFFError) -> WindowPlan {
     try validate(image: image, window: window, bands: bands, location: location)
     var blocks = layout(image: image, window: window, bands: bands)
+    let maxCompressed = UInt64(max(limits.maxCompressedBlockBytes, 0))
     for i in blocks.indices {
       let (offset, count) = striles(blocks[i].strile)
-      guard !offset.addingReportingOverflow(count).overflow, count <= maxCompressedBlockBytes else {
+      guard !offset.addingReportingOverflow(count).overflow else {
         throw GeoTIFFError(
-          count > maxCompressedBlockBytes ? .limitExceeded : .malformed, location: location,
-          ifd: image.index, strile: blocks[i].strile,
+          .malformed, location: location, ifd: image.index, strile: blocks[i].strile,
           message: "block entry offset \(offset), byte count \(count) is not plausible")
       }
+      guard count <= maxCompressed else {
+        throw GeoTIFFError(
+          .limitExceeded, location: location, ifd: image.index, strile: blocks[i].strile,
+          message: "block of \(count) compressed bytes at offset \(offset) exceeds "
+            + "\(maxCompressed) (limit maxCompressedBlockBytes)")
+      }
       if offset != 0 && count != 0 {
+        // Decompression-bomb guard: the decoded size is known from the header.
+        let decoded = decodedBytes(image: image, rows: blocks[i].rows)
+        if decoded > limits.compressionRatioFloor,
+          UInt64(decoded) / count >= UInt64(max(limits.maxCompressionRatio, 1))
+        {
+          throw GeoTIFFError(
+            .limitExceeded, location: location, ifd: image.index, strile: blocks[i].strile,
+            range: ByteRange(offset: offset, length: count),
+            message: "block of \(count) compressed bytes would decode to \(decoded) bytes, a ratio "
+              + "over \(limits.maxCompressionRatio) (limit maxCompressionRatio)")
+        }
         blocks[i].range = ByteRange(offset: offset, length: count)
       }
     }

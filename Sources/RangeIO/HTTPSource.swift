@@ -558,7 +558,10 @@ public final class HTTPSource: VersionedByteSource {
     case 28: return (.timeout, detail)
     case 42: return (.cancelled, "the reading task was cancelled")
     case 47:
-      return (.limitExceeded, "too many redirects (limit \(options.maxRedirects)); \(detail)")
+      return (
+        .limitExceeded,
+        "too many redirects (limit maxRedirects = \(options.maxRedirects)); \(detail)"
+      )
     case 1:
       return (
         .unsupportedLocation,

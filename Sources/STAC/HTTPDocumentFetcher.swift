@@ -10,8 +10,9 @@ import TandemBase
 ///
 /// Each request is one blocking libcurl easy transfer run off the cooperative thread pool;
 /// documents are fetched one at a time per page chain, so connection reuse matters little here.
-/// Redirects are followed (at most 5), responses are decompressed, HTTP errors ≥ 400 fail with
-/// the start of the body (STAC APIs explain errors in JSON).
+/// Redirects are followed (at most ``maxRedirects``, only to http/https; more is a
+/// `.limitExceeded` error), responses are decompressed, HTTP errors ≥ 400 fail with the start of
+/// the body (STAC APIs explain errors in JSON).
 public struct HTTPDocumentFetcher: DocumentFetcher {
   /// Whole-request time limit.
   public var timeoutSeconds: Int
@@ -19,17 +20,21 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
   public var headers: [String: String]
   /// Used for locations that are not `http(s)://`.
   public var fallback: any DocumentFetcher
+  /// Redirects followed per request.
+  public var maxRedirects: Int
   /// Hosts requests and redirects may go to (checked hop by hop when restricted).
   public var remote: RemotePolicy
 
   /// Creates a value from its parts.
   public init(
     timeoutSeconds: Int = 60, headers: [String: String] = [:],
-    fallback: any DocumentFetcher = ByteSourceFetcher(), remote: RemotePolicy = RemotePolicy()
+    fallback: any DocumentFetcher = ByteSourceFetcher(), maxRedirects: Int = 5,
+    remote: RemotePolicy = RemotePolicy()
   ) {
     self.timeoutSeconds = timeoutSeconds
     self.headers = headers
     self.fallback = fallback
+    self.maxRedirects = max(0, maxRedirects)
     self.remote = remote
   }
 
@@ -85,7 +90,7 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     _ = tandem_curl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
     // With a host allow-list every hop is checked below instead of by libcurl.
     _ = tandem_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, remote.restrictsHosts ? 0 : 1)
-    _ = tandem_curl_setopt_long(easy, CURLOPT_MAXREDIRS, 5)
+    _ = tandem_curl_setopt_long(easy, CURLOPT_MAXREDIRS, maxRedirects)
     // 303 after POST turns into GET (RFC 9110); 301/302/307/308 keep the POST.
     // CURL_REDIR_POST_ALL (7), a macro Swift cannot import.
     _ = tandem_curl_setopt_long(easy, CURLOPT_POSTREDIR, 7)
@@ -111,7 +116,9 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
       _ = tandem_curl_getinfo_string(easy, CURLINFO_REDIRECT_URL, &redirect)
       guard (300..<400).contains(status), let redirect else { break }
       let next = String(cString: redirect)
-      guard hops < 5 else { return failure(.limitExceeded, "too many redirects (limit 5)") }
+      guard hops < maxRedirects else {
+        return failure(.limitExceeded, "too many redirects (limit \(maxRedirects))")
+      }
       guard RemotePolicy.isHTTP(next) else {
         return failure(.refused, "refused a redirect to '\(Redaction.url(next))' (only http/https)")
       }
@@ -143,6 +150,10 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     }
     if sink.exceeded {
       return failure(.tooLarge, "response exceeds \(maxBytes) bytes (raise --max-document-size)")
+    }
+    if code == CURLE_TOO_MANY_REDIRECTS {
+      return failure(
+        .limitExceeded, "more than \(maxRedirects) redirects (limit maxRedirects)")
     }
     guard code == CURLE_OK else {
       return failure(.io, String(cString: curl_easy_strerror(code)))

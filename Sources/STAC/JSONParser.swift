@@ -7,11 +7,11 @@
 /// Foundation's decoders allocate a dictionary per object and report errors by coding path
 /// only after the fact; STAC item collections run to hundreds of megabytes, so this parser walks
 /// the UTF-8 bytes once, keeps object members in order, and reports the byte offset, line and
-/// column of malformed input. Nesting is limited (``maxDepth``) so hostile input cannot overflow
-/// the stack.
+/// column of malformed input. Size and nesting are limited (``JSONLimits``) so hostile input
+/// cannot exhaust memory or overflow the stack.
 public struct JSONParser {
-  /// Deepest nesting accepted.
-  public static let maxDepth = 512
+  /// Deepest nesting accepted by default (``JSONLimits/maxDepth``).
+  public static let maxDepth = JSONLimits().maxDepth
 
   /// A syntax error at a byte offset.
   public struct SyntaxError: Error, Sendable, CustomStringConvertible {
@@ -23,15 +23,27 @@ public struct JSONParser {
     public var column: Int
     /// What is wrong.
     public var message: String
+    /// The ``JSONLimits`` property the input exceeded (e.g. `maxDepth`), or nil for a syntax
+    /// error.
+    public var limit: String?
     /// Description.
     public var description: String { "line \(line), column \(column) (byte \(offset)): \(message)" }
   }
 
   /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
-  public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+  public static func parse(
+    _ bytes: [UInt8], limits: JSONLimits = JSONLimits()
+  ) throws(SyntaxError) -> JSONValue {
+    guard bytes.count <= limits.maxDocumentBytes else {
+      throw SyntaxError(
+        offset: 0, line: 1, column: 1,
+        message:
+          "document is \(bytes.count) bytes, over \(limits.maxDocumentBytes) (limit maxDocumentBytes)",
+        limit: "maxDocumentBytes")
+    }
     var result: Result<JSONValue, SyntaxError> = .success(.null)
     bytes.withUnsafeBufferPointer { buffer in
-      var parser = _Parser(buffer)
+      var parser = _Parser(buffer, maxDepth: limits.maxDepth)
       do throws(JSONParser.SyntaxError) {
         parser.skipSpace()
         let value = try parser.parseValue(depth: 0)
@@ -48,8 +60,15 @@ public struct JSONParser {
   /// Parses newline-delimited JSON: one value per non-blank line. Returns the values with their
   /// 1-based line numbers.
   public static func parseLines(
-    _ bytes: [UInt8]
+    _ bytes: [UInt8], limits: JSONLimits = JSONLimits()
   ) throws(SyntaxError) -> [(line: Int, value: JSONValue)] {
+    guard bytes.count <= limits.maxDocumentBytes else {
+      throw SyntaxError(
+        offset: 0, line: 1, column: 1,
+        message:
+          "document is \(bytes.count) bytes, over \(limits.maxDocumentBytes) (limit maxDocumentBytes)",
+        limit: "maxDocumentBytes")
+    }
     var out: [(Int, JSONValue)] = []
     var start = 0
     var line = 1
@@ -59,7 +78,7 @@ public struct JSONParser {
       let slice = Array(bytes[start..<end])
       if slice.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
         do {
-          out.append((line, try parse(slice)))
+          out.append((line, try parse(slice, limits: limits)))
         } catch {
           var e = error
           e.message = "ndjson line \(line): " + e.message
@@ -75,6 +94,24 @@ public struct JSONParser {
   }
 }
 
+/// Limits for parsing untrusted JSON (STAC documents from the internet). Exceeding one is a
+/// ``JSONParser/SyntaxError`` whose ``JSONParser/SyntaxError/limit`` names it; the STAC decoder
+/// turns that into a ``STACError`` with code `.limitExceeded` naming the document.
+public struct JSONLimits: Sendable, Hashable {
+  /// Largest document parsed, in bytes (the loader also refuses to fetch a larger one; see
+  /// ``LoadOptions/maxDocumentBytes``).
+  public var maxDocumentBytes: Int
+  /// Deepest nesting of arrays and objects. The parser recurses once per level, so this also
+  /// bounds its stack use (STAC documents nest about 8 levels; GeoJSON polygons 5).
+  public var maxDepth: Int
+
+  /// Creates limits; the defaults accept any real STAC document.
+  public init(maxDocumentBytes: Int = 512 << 20, maxDepth: Int = 512) {
+    self.maxDocumentBytes = maxDocumentBytes
+    self.maxDepth = maxDepth
+  }
+}
+
 struct _Parser {
   let buf: UnsafeBufferPointer<UInt8>
   var pos = 0
@@ -85,9 +122,16 @@ struct _Parser {
   var memberStack: [JSONObject.Member] = []
   var valueStack: [JSONValue] = []
 
-  init(_ buf: UnsafeBufferPointer<UInt8>) { self.buf = buf }
+  let maxDepth: Int
 
-  func fail(_ message: String, at offset: Int? = nil) -> JSONParser.SyntaxError {
+  init(_ buf: UnsafeBufferPointer<UInt8>, maxDepth: Int = JSONParser.maxDepth) {
+    self.buf = buf
+    self.maxDepth = maxDepth
+  }
+
+  func fail(
+    _ message: String, at offset: Int? = nil, limit: String? = nil
+  ) -> JSONParser.SyntaxError {
     let at = min(offset ?? pos, buf.count)
     var line = 1
     var lineStart = 0
@@ -96,7 +140,7 @@ struct _Parser {
       lineStart = i + 1
     }
     return JSONParser.SyntaxError(
-      offset: at, line: line, column: at - lineStart + 1, message: message)
+      offset: at, line: line, column: at - lineStart + 1, message: message, limit: limit)
   }
 
   @inline(__always) mutating func skipSpace() {
@@ -134,8 +178,8 @@ struct _Parser {
   }
 
   mutating func parseObject(depth: Int) throws(JSONParser.SyntaxError) -> JSONValue {
-    guard depth <= JSONParser.maxDepth else {
-      throw fail("nesting deeper than \(JSONParser.maxDepth)")
+    guard depth <= maxDepth else {
+      throw fail("nesting deeper than \(maxDepth) (limit maxDepth)", limit: "maxDepth")
     }
     pos += 1
     skipSpace()
@@ -173,8 +217,8 @@ struct _Parser {
   }
 
   mutating func parseArray(depth: Int) throws(JSONParser.SyntaxError) -> JSONValue {
-    guard depth <= JSONParser.maxDepth else {
-      throw fail("nesting deeper than \(JSONParser.maxDepth)")
+    guard depth <= maxDepth else {
+      throw fail("nesting deeper than \(maxDepth) (limit maxDepth)", limit: "maxDepth")
     }
     pos += 1
     skipSpace()

@@ -5,10 +5,21 @@ public struct DecodeOptions: Sendable, Hashable {
   /// In an item collection, skip items that fail to decode (recording why in
   /// ``ItemCollection/skipped``) instead of failing the whole document.
   public var skipInvalidItems: Bool
+  /// Size and nesting limits for the JSON.
+  public var json: JSONLimits
+  /// Most items in one document (an ItemCollection page, a bare array or newline-delimited
+  /// items); more is a `.limitExceeded` error naming the document. The loader's
+  /// ``LoadOptions/maxItems`` caps the items of a whole catalog walk instead (a soft stop).
+  public var maxItemsPerDocument: Int
 
   /// Creates a value from its parts.
-  public init(skipInvalidItems: Bool = false) {
+  public init(
+    skipInvalidItems: Bool = false, json: JSONLimits = JSONLimits(),
+    maxItemsPerDocument: Int = 1_000_000
+  ) {
     self.skipInvalidItems = skipInvalidItems
+    self.json = json
+    self.maxItemsPerDocument = maxItemsPerDocument
   }
 }
 
@@ -36,15 +47,24 @@ public struct STACDecoder {
   public mutating func decodeDocument(bytes: [UInt8]) throws(STACError) -> STACDocument {
     let value: JSONValue
     do {
-      value = try JSONParser.parse(bytes)
+      value = try JSONParser.parse(bytes, limits: options.json)
     } catch {
-      if error.message.hasPrefix("unexpected data after"),
-        let lines = try? JSONParser.parseLines(bytes),
-        lines.count > 1
-      {
-        return .itemCollection(try decodeLines(lines))
+      if error.message.hasPrefix("unexpected data after") {
+        let lines: [(line: Int, value: JSONValue)]?
+        do {
+          lines = try JSONParser.parseLines(bytes, limits: options.json)
+        } catch let lineError where lineError.limit != nil {
+          throw STACError(.limitExceeded, location: location, message: lineError.description)
+        } catch {
+          lines = nil
+        }
+        if let lines, lines.count > 1 {
+          return .itemCollection(try decodeLines(lines))
+        }
       }
-      throw STACError(.invalidJSON, location: location, message: error.description)
+      throw STACError(
+        error.limit != nil ? .limitExceeded : .invalidJSON, location: location,
+        message: error.description)
     }
     return try decodeDocument(value)
   }
@@ -86,11 +106,22 @@ public struct STACDecoder {
     }
   }
 
+  func checkItemCount(_ count: Int, path: JSONPath) throws(STACError) {
+    guard count <= options.maxItemsPerDocument else {
+      throw STACError(
+        .limitExceeded, location: location, path: path,
+        message:
+          "\(count) items in one document, over \(options.maxItemsPerDocument) (limit maxItemsPerDocument)"
+      )
+    }
+  }
+
   mutating func decodeLines(
     _ lines: [(line: Int, value: JSONValue)]
   ) throws(STACError)
     -> ItemCollection
   {
+    try checkItemCount(lines.count, path: .root)
     var items: [Item] = []
     var skipped: [STACWarning] = []
     for (n, (_, value)) in lines.enumerated() {
@@ -107,6 +138,7 @@ public struct STACDecoder {
   mutating func decodeItemArray(
     _ elements: [JSONValue], path: () -> JSONPath, links: [Link], extra: JSONObject
   ) throws(STACError) -> ItemCollection {
+    try checkItemCount(elements.count, path: path())
     var items: [Item] = []
     items.reserveCapacity(elements.count)
     var skipped: [STACWarning] = []

@@ -1,6 +1,7 @@
 import RangeIO
 
-/// Limits and switches for loading STAC.
+/// Limits and switches for loading STAC. Per-document limits (JSON size and nesting, items per
+/// page) live in ``decode`` (``DecodeOptions``, ``JSONLimits``); these bound the whole walk.
 public struct LoadOptions: Sendable, Hashable {
   /// Largest document accepted, in bytes.
   public var maxDocumentBytes: Int
@@ -90,7 +91,10 @@ public struct STACLoader: Sendable {
     _ request: DocumentRequest
   ) async throws(STACError) -> (STACDocument, [STACWarning]) {
     let bytes = try await fetcher.fetch(request, maxBytes: options.maxDocumentBytes)
-    var decoder = STACDecoder(location: request.url, options: options.decode)
+    var decodeOptions = options.decode
+    decodeOptions.json.maxDocumentBytes = min(
+      decodeOptions.json.maxDocumentBytes, options.maxDocumentBytes)
+    var decoder = STACDecoder(location: request.url, options: decodeOptions)
     let doc = try decoder.decodeDocument(bytes: bytes)
     return (doc, decoder.warnings)
   }

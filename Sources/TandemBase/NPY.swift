@@ -114,12 +114,27 @@ public enum NPY {
       throw DecodeError(reason: "Fortran order is not supported")
     }
     guard let shapeText = field("shape", in: text) else { throw DecodeError(reason: "no shape") }
-    let inner = shapeText.drop(while: { $0 != "(" }).dropFirst().prefix(while: { $0 != ")" })
-    let shape = inner.split(separator: ",").compactMap {
-      Int($0.trimmingCharacters(in: " "))
+    guard shapeText.first == "(" else { throw DecodeError(reason: "shape is not a tuple") }
+    let inner = shapeText.dropFirst().prefix(while: { $0 != ")" })
+    // Every dimension a non-negative integer (a trailing comma is allowed: `(3,)`), and the
+    // element count must not overflow: hostile headers declare shapes like (10**20, 2).
+    var shape: [Int] = []
+    var count = type.size
+    let parts =
+      inner.allSatisfy { $0 == " " }
+      ? [] : inner.split(separator: ",", omittingEmptySubsequences: false)
+    for (i, part) in parts.enumerated() {
+      let text = part.trimmingCharacters(in: " ")
+      if text.isEmpty && i > 0 && shape.count == i { continue }
+      guard let d = Int(text), d >= 0 else {
+        throw DecodeError(reason: "shape (\(inner)) has a dimension that is not a count")
+      }
+      let (product, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow else { throw DecodeError(reason: "shape (\(inner)) is too large") }
+      count = product
+      shape.append(d)
     }
     let dataStart = start + headerLength
-    let count = shape.reduce(1, *) * type.size
     guard bytes.count - dataStart == count else {
       throw DecodeError(reason: "expected \(count) data bytes, found \(bytes.count - dataStart)")
     }

@@ -15,6 +15,8 @@ final class TinyHTTPServer: Sendable {
     var body: [UInt8]
     /// Extra header lines (`Location: …`); `{{BASE}}` is replaced as in the body.
     var headers: [String] = []
+    /// A `Location` header (redirects).
+    var location: String? = nil
   }
 
   let port: UInt16
@@ -117,6 +119,7 @@ final class TinyHTTPServer: Sendable {
     for header in response.headers {
       out += Array((header.replacingOccurrences(of: "{{BASE}}", with: base) + "\r\n").utf8)
     }
+    if let location = response.location { out += Array("Location: \(location)\r\n".utf8) }
     let text = String(decoding: response.body, as: UTF8.self)
     let payload = Array(text.replacingOccurrences(of: "{{BASE}}", with: base).utf8)
     out += Array("Content-Length: \(payload.count)\r\n\r\n".utf8)

@@ -31,6 +31,39 @@ import Testing
     #expect(throws: NPY.DecodeError.self) { try NPY.decode(bytes) }
     #expect(throws: NPY.DecodeError.self) { try NPY.decode(Array("not numpy".utf8)) }
   }
+
+  /// A version 1.0 `.npy` with a hand-written header dictionary and `data`.
+  static func npy(header text: String, data: [UInt8]) -> [UInt8] {
+    var header = Array(text.utf8)
+    while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
+    header.append(0x0A)
+    return [0x93] + Array("NUMPY".utf8) + [
+      1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8),
+    ]
+      + header + data
+  }
+
+  // Found by `Scripts/fuzz npy`: shape products overflowed (a trap) and negative or non-numeric
+  // dimensions were accepted or silently dropped.
+  @Test(arguments: [
+    "(9223372036854775807, 2)", "(4611686018427387904, 4)", "(3037000500, 3037000500, 2)",
+    "(-1, -1)", "(-8,)", "(2, x)", "(2,, 3)", "(,)", "[2, 3]", "(100000000000000000000, 2, 2)",
+  ])
+  func rejectsHostileShapes(shape: String) {
+    let bytes = Self.npy(
+      header: "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }",
+      data: Array(repeating: 0, count: 32))
+    #expect(throws: NPY.DecodeError.self) { try NPY.decode(bytes) }
+  }
+
+  @Test(arguments: [("()", [Int]()), ("(3,)", [3]), ("(1, 2)", [1, 2]), ("( 2 , 1 )", [2, 1])])
+  func acceptsNumPyShapeSpellings(shape: String, expected: [Int]) throws {
+    let count = expected.reduce(1, *)
+    let bytes = Self.npy(
+      header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }",
+      data: Array(repeating: 0, count: count * 4))
+    #expect(try NPY.decode(bytes).shape == expected)
+  }
 }
 
 @Suite struct AtomicFileTests {
