@@ -144,8 +144,11 @@ public enum EmbeddingRun {
     let dataset = try await config.openPairs(
       catalog: request.catalog, sourceOptions: request.sourceOptions,
       itemFilters: request.itemFilters)
-    let items = try await STACLoader(fetcher: ByteSourceFetcher(options: request.sourceOptions))
-      .loadItems(from: request.catalog).items
+    let items = try await STACLoader(
+      fetcher: ByteSourceFetcher(options: request.sourceOptions),
+      options: LoadOptions(remote: request.sourceOptions.remote)
+    )
+    .loadItems(from: request.catalog).items
     var tiles: [String: String] = [:]
     for item in items where tiles[item.id] == nil {
       if let tile = item.properties["tandem:tile"]?.stringValue { tiles[item.id] = tile }

@@ -140,7 +140,8 @@ public enum EvaluationRun {
       let catalog = request.catalog
       if items[catalog] == nil {
         items[catalog] = try await STACLoader(
-          fetcher: ByteSourceFetcher(options: request.sourceOptions)
+          fetcher: ByteSourceFetcher(options: request.sourceOptions),
+          options: LoadOptions(remote: request.sourceOptions.remote)
         ).loadItems(from: catalog).items
       }
       let chips = ChipDatasetBuilder.chips(in: items[catalog] ?? [])

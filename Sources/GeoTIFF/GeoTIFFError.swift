@@ -1,4 +1,5 @@
 import RangeIO
+import TandemBase
 
 /// A failure to read a GeoTIFF: names the object, and where known the IFD, tile/strip and byte
 /// range involved, and the cause.
@@ -63,7 +64,8 @@ public struct GeoTIFFError: Error, CustomStringConvertible, Sendable {
       message: error.description, underlying: error)
   }
 
-  public var description: String {
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String {
     var text = location
     var context: [String] = []
     if let ifd { context.append("IFD \(ifd)") }
@@ -79,4 +81,9 @@ public struct GeoTIFFError: Error, CustomStringConvertible, Sendable {
     }
     return text
   }
+}
+
+extension GeoTIFFError {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
 }

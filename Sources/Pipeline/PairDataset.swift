@@ -3,6 +3,7 @@ import GeoTIFF
 import Pairing
 import RangeIO
 import STAC
+import TandemBase
 
 /// A failure to build the training data set: names the catalog or object and the cause.
 public struct PipelineError: Error, CustomStringConvertible, Sendable {
@@ -14,7 +15,7 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
     self.message = message
   }
 
-  public var description: String { "\(location): \(message)" }
+  public var description: String { Redaction.text("\(location): \(message)") }
 }
 
 /// One asset to read for a pair, with how its pixel grid relates to the pair's reference grid
@@ -111,8 +112,11 @@ public struct PairDataset: Sendable {
   public static func open(
     catalog: String, options: PairDatasetOptions
   ) async throws -> PairDataset {
+    // The source options' remote-catalog policy governs the walk too (one policy per run).
+    var load = options.load
+    load.remote = options.sourceOptions.remote
     let loader = STACLoader(
-      fetcher: ByteSourceFetcher(options: options.sourceOptions), options: options.load)
+      fetcher: ByteSourceFetcher(options: options.sourceOptions), options: load)
     let result = try await loader.loadItems(from: catalog)
     let filters = try PairDatasetOptions.parseFilters(options.itemFilters).get()
     let items = result.items.filter { item in

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TandemBase
 
 /// What to do when a sample's fetch or decode fails after the I/O layer's retries.
 public enum ErrorPolicy: String, Sendable, Codable {
@@ -207,7 +208,7 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
         let fatal = counters.withLock { c -> Bool in
           c.stats.failures += 1
           if c.stats.failureMessages.count < 10 {
-            c.stats.failureMessages.append(String(describing: error))
+            c.stats.failureMessages.append(Redaction.text(String(describing: error)))
           }
           if configuration.onError == .fail {
             if c.fatal == nil { c.fatal = error }

@@ -16,6 +16,13 @@ public struct SourceOptions: Sendable {
     self.http = http
     self.cache = cache
   }
+
+  /// What remote documents may refer to and which hosts may be contacted (kept in
+  /// ``HTTPOptions/remote`` so HTTP sources check their redirects with it).
+  public var remote: RemotePolicy {
+    get { http.remote }
+    set { http.remote = newValue }
+  }
 }
 
 /// A cache that remote sources can be routed through (implemented by `TileCache`); declared
@@ -38,6 +45,7 @@ public enum ByteSources {
     case .file(let path):
       return try FileSource(path: path, stats: options.stats)
     case .http(let url):
+      try options.remote.check(url, referrer: nil)
       let source = HTTPSource(url: url, options: options.http, stats: options.stats)
       if let cache = options.cache { return cache.wrap(source, stats: options.stats) }
       return source

@@ -43,6 +43,8 @@ struct CurlResponse: Sendable {
   var body: [UInt8]
   /// The body exceeded `maxBodyBytes` and the transfer was cut off on purpose.
   var exceededLimit: Bool
+  /// Where a redirect that was not followed (`maxRedirects` 0) points, resolved by libcurl.
+  var redirectURL: String? = nil
 
   var transportOK: Bool { curlCode == 0 || exceededLimit }
 
@@ -320,6 +322,9 @@ final class CurlEventLoop: Sendable {
     var status: Int = 0
     _ = tandem_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
     if status == 0 { status = transfer.status }
+    var redirect: UnsafePointer<CChar>?
+    _ = tandem_curl_getinfo_string(easy, CURLINFO_REDIRECT_URL, &redirect)
+    let redirectURL = redirect.map { String(cString: $0) }
     var message = String(cString: transfer.errorBuffer)
     if message.isEmpty && code != 0 {
       message = String(cString: curl_easy_strerror(CURLcode(UInt32(code))))
@@ -330,7 +335,7 @@ final class CurlEventLoop: Sendable {
     state.idleHandles.append(easy)
     let response = CurlResponse(
       curlCode: code, curlMessage: message, status: status, headers: transfer.headers,
-      body: transfer.body, exceededLimit: transfer.exceededLimit)
+      body: transfer.body, exceededLimit: transfer.exceededLimit, redirectURL: redirectURL)
     transfer.completion(response)
   }
 }

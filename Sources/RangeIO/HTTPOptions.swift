@@ -56,6 +56,8 @@ public struct HTTPOptions: Sendable {
   public var netrc: Bool = false
   /// Sign requests for S3 with AWS SigV4 (`CURLOPT_AWS_SIGV4`).
   public var awsSigV4: AWSSigV4?
+  /// Which hosts requests (and redirects) may go to; see ``RemotePolicy``.
+  public var remote: RemotePolicy = RemotePolicy()
 
   public init() {}
 
@@ -92,12 +94,23 @@ public struct HTTPOptions: Sendable {
 }
 
 /// A shared allowance of retries; every retry anywhere takes one, so a dead server cannot make
-/// a run retry forever across thousands of requests.
+/// a run retry forever across thousands of requests. Successful requests earn retries back (one
+/// per ``refillEvery`` successes, up to the limit), so a long run against a server that fails
+/// now and then keeps its retries, while a server that only fails drains the budget.
 public final class RetryBudget: Sendable {
   private let remaining: Atomic<Int>
+  private let successes = Atomic<Int>(0)
+  /// The most retries the budget holds.
+  public let limit: Int
+  /// Successful requests that earn one retry back (0 = never refilled).
+  public let refillEvery: Int
 
-  /// A budget of `limit` retries.
-  public init(limit: Int) { remaining = Atomic(limit) }
+  /// A budget of `limit` retries, refilled by one per `refillEvery` successful requests.
+  public init(limit: Int, refillEvery: Int = 10) {
+    remaining = Atomic(limit)
+    self.limit = limit
+    self.refillEvery = max(0, refillEvery)
+  }
 
   /// Takes one retry; `false` when the budget is spent.
   public func take() -> Bool {
@@ -108,6 +121,22 @@ public final class RetryBudget: Sendable {
         expected: current, desired: current - 1, ordering: .relaxed
       ).exchanged {
         return true
+      }
+    }
+  }
+
+  /// Records a successful request (refills the budget, see the type's description).
+  public func recordSuccess() {
+    guard refillEvery > 0 else { return }
+    let n = successes.add(1, ordering: .relaxed).newValue
+    guard n % refillEvery == 0 else { return }
+    while true {
+      let current = remaining.load(ordering: .relaxed)
+      if current >= limit { return }
+      if remaining.compareExchange(
+        expected: current, desired: current + 1, ordering: .relaxed
+      ).exchanged {
+        return
       }
     }
   }

@@ -1,3 +1,5 @@
+import TandemBase
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -72,40 +74,12 @@ func wallClockSeconds() -> Double {
 /// A URL for messages and cache keys: no user:password and no volatile or secret query
 /// parameters (presigned-URL signatures, tokens, expiry stamps).
 public enum URLRedaction {
-  /// Query parameter names (lowercased) dropped from messages and cache keys; names starting
-  /// with `x-amz-` or `x-goog-` are dropped too.
-  public static let volatileParameters: Set<String> = [
-    "sig", "se", "st", "sp", "sv", "sr", "spr", "skoid", "sktid", "skt", "ske", "sks", "skv",
-    "signature", "expires", "key-pair-id", "policy", "token", "access_token", "googleaccessid",
-    "awsaccesskeyid", "x-amz-security-token", "code",
-  ]
+  /// Query parameter names (lowercased) dropped from messages and cache keys (see
+  /// ``TandemBase/Redaction/isSecretParameter(_:)`` for the full rule).
+  public static var volatileParameters: Set<String> { Redaction.secretParameters }
 
-  /// `url` without credentials and volatile query parameters.
-  public static func redact(_ url: String) -> String {
-    var text = url
-    // Userinfo: scheme://user:pass@host/...
-    if let schemeEnd = text.firstRange(of: "://") {
-      let afterScheme = text[schemeEnd.upperBound...]
-      let authorityEnd =
-        afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
-        ?? afterScheme.endIndex
-      if let at = afterScheme[..<authorityEnd].lastIndex(of: "@") {
-        text =
-          String(text[..<schemeEnd.upperBound])
-          + String(afterScheme[afterScheme.index(after: at)...])
-      }
-    }
-    if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
-    guard let question = text.firstIndex(of: "?") else { return text }
-    let base = text[..<question]
-    let kept = text[text.index(after: question)...].split(separator: "&").filter { pair in
-      let name = pair.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
-      return
-        !(volatileParameters.contains(name) || name.hasPrefix("x-amz-")
-        || name.hasPrefix("x-goog-"))
-    }
-    return kept.isEmpty ? String(base) : base + "?" + kept.joined(separator: "&")
-  }
+  /// `url` without credentials and volatile query parameters (``TandemBase/Redaction/url(_:)``).
+  public static func redact(_ url: String) -> String { Redaction.url(url) }
 }
 
 /// Parser for `multipart/byteranges` bodies (RFC 9110 §14.6).

@@ -22,6 +22,13 @@ public struct ObjectVersion: Sendable, Codable, Equatable, Hashable {
 public protocol VersionedByteSource: ByteSource {
   /// The pinned version (learned by the first request; later requests are checked against it).
   func version() async throws(RangeIOError) -> ObjectVersion
+  /// What names the object in cache keys (no secrets; see `Redaction.cacheIdentity`).
+  var cacheIdentity: String { get }
+}
+
+extension VersionedByteSource {
+  /// The location, by default.
+  public var cacheIdentity: String { location }
 }
 
 /// An object behind an `http://` or `https://` URL, read with ranged GETs on the shared libcurl
@@ -32,6 +39,8 @@ public protocol VersionedByteSource: ByteSource {
 public final class HTTPSource: VersionedByteSource {
   /// The URL without credentials or signature parameters (safe to print).
   public let location: String
+  /// The URL as cache keys know it: signing parameters dropped, other secrets digested.
+  public let cacheIdentity: String
   public let stats: IOStats
   private let url: String
   private let options: HTTPOptions
@@ -57,6 +66,7 @@ public final class HTTPSource: VersionedByteSource {
   public init(url: String, options: HTTPOptions = HTTPOptions(), stats: IOStats = IOStats()) {
     self.url = url
     self.location = URLRedaction.redact(url)
+    self.cacheIdentity = Redaction.cacheIdentity(url)
     self.options = options
     self.stats = stats
     self.loop = CurlEventLoop.shared
@@ -369,7 +379,12 @@ public final class HTTPSource: VersionedByteSource {
     let total = merged.reduce(0) { $0 + Int($1.length) }
     let request = makeRequest(rangeHeader: header, maxBody: total + 256 * merged.count + 4096)
     stats.requests.add(1, ordering: .relaxed)
-    let response = await loop.perform(request)
+    let response: CurlResponse
+    do {
+      response = try await perform(request)
+    } catch {
+      return .failure(error)
+    }
     stats.bytesFetched.add(response.body.count, ordering: .relaxed)
     let span = ByteRange(offset: merged[0].offset, length: merged.last!.end - merged[0].offset)
     do {
@@ -408,10 +423,12 @@ public final class HTTPSource: VersionedByteSource {
     var attempt = 0
     while true {
       stats.requests.add(1, ordering: .relaxed)
-      let response = await loop.perform(request)
+      let response = try await perform(request)
       stats.bytesFetched.add(response.body.count, ordering: .relaxed)
       do {
-        return try evaluate(response)
+        let value = try evaluate(response)
+        options.retryBudget.recordSuccess()
+        return value
       } catch let failure {
         guard failure.isRetryable, attempt < options.maxRetries, !Task.isCancelled,
           options.retryBudget.take()
@@ -429,6 +446,41 @@ public final class HTTPSource: VersionedByteSource {
         try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
       }
     }
+  }
+
+  /// Runs one request on the event loop. When ``HTTPOptions/remote`` restricts hosts, libcurl
+  /// follows no redirects and each hop is checked against the policy here before it is sent.
+  private func perform(_ request: CurlRequest) async throws(RangeIOError) -> CurlResponse {
+    var request = request
+    var response = await loop.perform(request)
+    guard options.remote.restrictsHosts else { return response }
+    var hops = 0
+    while (300..<400).contains(response.status), let next = response.redirectURL, !next.isEmpty {
+      guard hops < options.maxRedirects else {
+        throw RangeIOError(
+          .limitExceeded, location: location,
+          message: "too many redirects (limit \(options.maxRedirects))",
+          httpStatus: response.status)
+      }
+      guard RemotePolicy.isHTTP(next) else {
+        throw RangeIOError(
+          .unsupportedLocation, location: location,
+          message: "refused a redirect to '\(Redaction.url(next))' (only http/https)")
+      }
+      try options.remote.check(next, referrer: request.url)
+      hops += 1
+      if RemotePolicy.host(of: next).hostPort != RemotePolicy.host(of: request.url).hostPort {
+        // Like libcurl: credentials are not sent on to another host.
+        request.headers = request.headers.filter { header in
+          let name = header.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+          return !Redaction.secretHeaders.contains(name.lowercased())
+        }
+        request.awsSigV4 = nil
+      }
+      request.url = next
+      response = await loop.perform(request)
+    }
+    return response
   }
 
   private func backoff(attempt: Int, retryAfter: String?) -> Double {
@@ -452,7 +504,9 @@ public final class HTTPSource: VersionedByteSource {
       url: url, rangeHeader: rangeHeader, headers: headers, maxBodyBytes: maxBody,
       httpVersion: options.version,
       connectTimeoutMilliseconds: Int(options.connectTimeout * 1000),
-      lowSpeedSeconds: Int(options.stallTimeout.rounded(.up)), maxRedirects: options.maxRedirects,
+      lowSpeedSeconds: Int(options.stallTimeout.rounded(.up)),
+      // With a host allow-list every hop is checked here (``perform(_:)``), not by libcurl.
+      maxRedirects: options.remote.restrictsHosts ? 0 : options.maxRedirects,
       netrc: options.netrc, caFile: options.caFile, awsSigV4: aws)
   }
 

@@ -1,3 +1,5 @@
+import TandemBase
+
 /// An I/O failure, naming the object, the byte range (when there is one) and the cause.
 public struct RangeIOError: Error, CustomStringConvertible, Sendable {
   /// What kind of failure; extensible like swift-nio's error codes.
@@ -32,6 +34,9 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     public static let unsupportedLocation = Code("unsupported location")
     /// A configured limit was exceeded (response size, retries, redirects).
     public static let limitExceeded = Code("limit exceeded")
+    /// The ``RemotePolicy`` forbids this location (a remote document pointing at a local file,
+    /// or a host outside `--allowed-hosts`).
+    public static let refused = Code("refused by the remote-catalog policy")
     /// The reading task was cancelled; the transfer was aborted.
     public static let cancelled = Code("cancelled")
   }
@@ -62,11 +67,17 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     self.line = line
   }
 
-  public var description: String {
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String {
     var text = "\(location)"
     if let range { text += " (\(range))" }
     text += ": \(code)"
     if !message.isEmpty { text += ": \(message)" }
     return text
   }
+}
+
+extension RangeIOError {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
 }

@@ -1,6 +1,8 @@
 internal import CCurl
 internal import CTandemShims
 import Dispatch
+import RangeIO
+import TandemBase
 
 /// Fetches STAC documents over HTTP(S) with libcurl: GET, and POST with a JSON body as STAC API
 /// search paging requires (`ByteSource` models ranged reads and cannot send a body). Other
@@ -20,16 +22,20 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
   public var fallback: any DocumentFetcher
   /// Redirects followed per request.
   public var maxRedirects: Int
+  /// Hosts requests and redirects may go to (checked hop by hop when restricted).
+  public var remote: RemotePolicy
 
   /// Creates a value from its parts.
   public init(
     timeoutSeconds: Int = 60, headers: [String: String] = [:],
-    fallback: any DocumentFetcher = ByteSourceFetcher(), maxRedirects: Int = 5
+    fallback: any DocumentFetcher = ByteSourceFetcher(), maxRedirects: Int = 5,
+    remote: RemotePolicy = RemotePolicy()
   ) {
     self.timeoutSeconds = timeoutSeconds
     self.headers = headers
     self.fallback = fallback
     self.maxRedirects = max(0, maxRedirects)
+    self.remote = remote
   }
 
   static let globalInit: Bool = {
@@ -42,6 +48,11 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     let lower = request.url.lowercased()
     guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
       return try await fallback.fetch(request, maxBytes: maxBytes)
+    }
+    do throws(RangeIOError) {
+      try remote.check(request.url, referrer: nil)
+    } catch {
+      throw STACError(.refused, location: error.location, message: error.message, underlying: error)
     }
     let this = self
     let result: Result<[UInt8], STACError> = await withCheckedContinuation { continuation in
@@ -72,10 +83,13 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     }
     defer { curl_slist_free_all(list) }
 
-    _ = tandem_curl_setopt_string(easy, CURLOPT_URL, request.url)
+    var url = request.url
+    var method = request.method
+    _ = tandem_curl_setopt_string(easy, CURLOPT_URL, url)
     _ = tandem_curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
     _ = tandem_curl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-    _ = tandem_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
+    // With a host allow-list every hop is checked below instead of by libcurl.
+    _ = tandem_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, remote.restrictsHosts ? 0 : 1)
     _ = tandem_curl_setopt_long(easy, CURLOPT_MAXREDIRS, maxRedirects)
     // 303 after POST turns into GET (RFC 9110); 301/302/307/308 keep the POST.
     // CURL_REDIR_POST_ALL (7), a macro Swift cannot import.
@@ -93,7 +107,47 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     let user = Unmanaged.passUnretained(sink).toOpaque()
     _ = tandem_curl_setopt_pointer(easy, CURLOPT_WRITEDATA, user)
     _ = tandem_curl_setopt_write_function(easy, stacWriteCallback)
-    let code = withExtendedLifetime(sink) { curl_easy_perform(easy) }
+    var code = withExtendedLifetime(sink) { curl_easy_perform(easy) }
+    var hops = 0
+    while remote.restrictsHosts, code == CURLE_OK {
+      var status = 0
+      _ = tandem_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+      var redirect: UnsafePointer<CChar>?
+      _ = tandem_curl_getinfo_string(easy, CURLINFO_REDIRECT_URL, &redirect)
+      guard (300..<400).contains(status), let redirect else { break }
+      let next = String(cString: redirect)
+      guard hops < maxRedirects else {
+        return failure(.limitExceeded, "too many redirects (limit \(maxRedirects))")
+      }
+      guard RemotePolicy.isHTTP(next) else {
+        return failure(.refused, "refused a redirect to '\(Redaction.url(next))' (only http/https)")
+      }
+      do throws(RangeIOError) {
+        try remote.check(next, referrer: url)
+      } catch {
+        return .failure(
+          STACError(.refused, location: error.location, message: error.message, underlying: error))
+      }
+      if RemotePolicy.host(of: next).hostPort != RemotePolicy.host(of: url).hostPort {
+        // Like libcurl: no credentials for another host.
+        curl_slist_free_all(list)
+        list = nil
+        for (k, v) in allHeaders.sorted(by: { $0.key < $1.key })
+        where !Redaction.secretHeaders.contains(k.lowercased()) {
+          list = curl_slist_append(list, "\(k): \(v)")
+        }
+        _ = tandem_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+      }
+      if status == 303 && method == "POST" {
+        method = "GET"
+        _ = tandem_curl_setopt_long(easy, CURLOPT_HTTPGET, 1)
+      }
+      hops += 1
+      url = next
+      sink.body.removeAll()
+      _ = tandem_curl_setopt_string(easy, CURLOPT_URL, url)
+      code = withExtendedLifetime(sink) { curl_easy_perform(easy) }
+    }
     if sink.exceeded {
       return failure(.tooLarge, "response exceeds \(maxBytes) bytes (raise --max-document-size)")
     }

@@ -1,4 +1,5 @@
 import RangeIO
+import TandemBase
 
 /// A location inside a JSON document, rendered like `features[3].properties.datetime`.
 public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
@@ -74,6 +75,9 @@ public struct STACError: Error, CustomStringConvertible, Sendable {
     public static let unsupported = Code("unsupported request")
     /// A configured limit was exceeded.
     public static let limitExceeded = Code("limit exceeded")
+    /// The remote-catalog policy forbids the href (``RangeIO/RemotePolicy``): a remote document
+    /// pointing at a local file, or a host outside `--allowed-hosts`.
+    public static let refused = Code("refused by the remote-catalog policy")
   }
 
   /// What kind of failure.
@@ -100,7 +104,8 @@ public struct STACError: Error, CustomStringConvertible, Sendable {
   }
 
   /// `doc.json: features[3].properties.datetime: missing field: …`
-  public var description: String {
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String {
     var text = location
     if let path { text += ": \(path)" }
     text += ": \(code)"
@@ -127,7 +132,18 @@ public struct STACWarning: Sendable, Hashable, CustomStringConvertible, Codable 
   }
 
   /// Description.
-  public var description: String {
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String {
     path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
   }
+}
+
+extension STACError {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
+}
+
+extension STACWarning {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
 }

@@ -1,3 +1,5 @@
+import RangeIO
+
 /// Limits and switches for loading STAC. Per-document limits (JSON size and nesting, items per
 /// page) live in ``decode`` (``DecodeOptions``, ``JSONLimits``); these bound the whole walk.
 public struct LoadOptions: Sendable, Hashable {
@@ -18,12 +20,16 @@ public struct LoadOptions: Sendable, Hashable {
   /// Fail on the first child document that cannot be fetched or decoded, instead of recording
   /// the error and carrying on with the rest of the catalog.
   public var failFast: Bool
+  /// What documents fetched over HTTP may link to (children, items, pages, assets). A refused
+  /// href always fails the load (whatever ``failFast`` says), naming the document and the href.
+  public var remote: RemotePolicy
 
   /// Creates a value from its parts.
   public init(
     maxDocumentBytes: Int = 512 << 20, maxDepth: Int = 32, maxConcurrency: Int = 8,
     followNext: Bool = true, maxPages: Int = 10_000, maxItems: Int = 5_000_000,
-    decode: DecodeOptions = DecodeOptions(), failFast: Bool = false
+    decode: DecodeOptions = DecodeOptions(), failFast: Bool = false,
+    remote: RemotePolicy = RemotePolicy()
   ) {
     self.maxDocumentBytes = maxDocumentBytes
     self.maxDepth = maxDepth
@@ -33,6 +39,7 @@ public struct LoadOptions: Sendable, Hashable {
     self.maxItems = max(0, maxItems)
     self.decode = decode
     self.failFast = failFast
+    self.remote = remote
   }
 }
 
@@ -107,6 +114,7 @@ public struct STACLoader: Sendable {
   /// Like ``loadItems(from:)-(String)`` for an arbitrary first request (e.g. a POST search).
   public func loadItems(from request: DocumentRequest) async throws(STACError) -> LoadResult {
     var state = LoadState()
+    try permit(request.url, referrer: nil)
     let (doc, warnings) = try await document(request)
     state.result.documents = 1
     state.result.warnings += warnings
@@ -130,7 +138,7 @@ public struct STACLoader: Sendable {
   {
     switch doc {
     case .item(let item):
-      add([item], state: &state)
+      try add([item], state: &state)
     case .itemCollection(let first):
       state.result.pages += 1
       try await followPages(first: first, request: request, state: &state)
@@ -140,8 +148,46 @@ public struct STACLoader: Sendable {
     }
   }
 
-  func add(_ items: [Item], state: inout LoadState) {
+  /// The one place the ``RemotePolicy`` is applied to what a document refers to.
+  func permit(_ target: String, referrer: String?) throws(STACError) {
+    do throws(RangeIOError) {
+      try options.remote.check(target, referrer: referrer)
+    } catch {
+      throw STACError(
+        .refused, location: error.location, message: error.message, underlying: error)
+    }
+  }
+
+  /// Applies the policy to an item's assets: a local file referred to by a remote item fails
+  /// the load; an asset on a host outside the allow-list is dropped with a warning (remote items
+  /// often list thumbnails or alternates elsewhere).
+  func permittedAssets(_ item: Item, state: inout LoadState) throws(STACError) -> Item {
+    guard let source = item.sourceURL else { return item }
+    var item = item
+    var kept: [Asset] = []
+    for asset in item.assets {
+      let href = item.resolvedHref(of: asset)
+      do throws(RangeIOError) {
+        try options.remote.check(href, referrer: source)
+        kept.append(asset)
+      } catch {
+        guard RemotePolicy.isHostRefusal(error) else {
+          throw STACError(
+            .refused, location: error.location, message: error.message, underlying: error)
+        }
+        state.result.warnings.append(
+          STACWarning(
+            location: error.location, path: nil,
+            message: "asset '\(asset.key)' dropped: \(error.message)"))
+      }
+    }
+    if kept.count != item.assets.count { item.assets = kept }
+    return item
+  }
+
+  func add(_ items: [Item], state: inout LoadState) throws(STACError) {
     for item in items {
+      let item = try permittedAssets(item, state: &state)
       guard state.result.items.count < options.maxItems else {
         state.result.truncated = "stopped at the item limit (\(options.maxItems) items)"
         return
@@ -189,7 +235,7 @@ public struct STACLoader: Sendable {
     var seen = [request.canonicalKey: 1]
     var pageNumber = 1
     state.result.skippedItems += current.skipped
-    add(current.items, state: &state)
+    try add(current.items, state: &state)
     while options.followNext, !state.full, !current.items.isEmpty, let next = current.nextLink {
       guard pageNumber < options.maxPages else {
         state.result.truncated =
@@ -197,6 +243,7 @@ public struct STACLoader: Sendable {
         return
       }
       let nextRequest = STACLoader.nextRequest(for: next, after: currentRequest)
+      try permit(nextRequest.url, referrer: currentRequest.url)
       if let earlier = seen[nextRequest.canonicalKey] {
         throw STACError(
           .pagingLoop, location: currentRequest.url,
@@ -225,7 +272,7 @@ public struct STACLoader: Sendable {
       }
       state.result.pages += 1
       state.result.skippedItems += c.skipped
-      add(c.items, state: &state)
+      try add(c.items, state: &state)
       current = c
       currentRequest = nextRequest
     }
@@ -244,7 +291,7 @@ public struct STACLoader: Sendable {
   )
     async throws(STACError)
   {
-    var level = children(of: root, url: url, depth: depth, state: &state)
+    var level = try children(of: root, url: url, depth: depth, state: &state)
     var levelDepth = depth + 1
     while !level.isEmpty, !state.full {
       // Fetch one level with at most `maxConcurrency` documents in flight, keep link order.
@@ -260,13 +307,13 @@ public struct STACLoader: Sendable {
           state.result.warnings += warnings
           switch doc {
           case .item(let item):
-            add([item], state: &state)
+            try add([item], state: &state)
           case .itemCollection:
             try await absorb(
               doc, request: DocumentRequest(url: pending.url), depth: levelDepth, state: &state)
           case .catalog, .collection:
             if case .collection(let c) = doc { state.result.collections.append(c) }
-            nextLevel += children(of: doc, url: pending.url, depth: levelDepth, state: &state)
+            nextLevel += try children(of: doc, url: pending.url, depth: levelDepth, state: &state)
           }
         }
         if state.full { return }
@@ -277,11 +324,13 @@ public struct STACLoader: Sendable {
   }
 
   /// Unvisited `child` and `item` links of a catalog or collection, resolved.
-  func children(of doc: STACDocument, url: String, depth: Int, state: inout LoadState) -> [Pending]
-  {
+  func children(
+    of doc: STACDocument, url: String, depth: Int, state: inout LoadState
+  ) throws(STACError) -> [Pending] {
     var out: [Pending] = []
     for link in doc.links where link.rel == "child" || link.rel == "item" {
       let target = Href.resolve(link.href, against: url)
+      try permit(target, referrer: url)
       let key = Href.canonical(target)
       guard !state.visited.contains(key) else { continue }
       guard depth + 1 <= options.maxDepth else {

@@ -56,9 +56,15 @@ enum CacheCommand {
           let cache = try open(parsed)
           let report = cache.verify()
           if parsed.flag("json") {
-            print(json(["checked": report.checked, "corrupt": report.corrupt]))
+            print(
+              json([
+                "checked": report.checked, "corrupt": report.corrupt,
+                "stale_temporaries": report.staleTemporaries,
+              ]))
           } else {
-            print("checked \(report.checked) entries, \(report.corrupt) corrupt (deleted)")
+            print(
+              "checked \(report.checked) entries, \(report.corrupt) corrupt (deleted), "
+                + "\(report.staleTemporaries) stale temporary file(s) removed")
           }
           return report.corrupt == 0 ? ExitCode.success : ExitCode.failure
         }),

@@ -99,13 +99,15 @@ enum CatalogCommand {
     guard maxItems > 0, maxPages > 0, maxDepth >= 0, concurrency > 0 else {
       throw parsed.usageError("--max-items, --max-pages and --concurrency must be positive")
     }
+    let sourceOptions = try IOOptions.sourceOptions(from: parsed)
     let options = LoadOptions(
       maxDocumentBytes: Int(min(size.bytes, UInt64(Int.max))), maxDepth: maxDepth,
       maxConcurrency: concurrency, followNext: !parsed.flag("no-paging"), maxPages: maxPages,
-      maxItems: maxItems, decode: DecodeOptions(skipInvalidItems: !parsed.flag("strict")))
+      maxItems: maxItems, decode: DecodeOptions(skipInvalidItems: !parsed.flag("strict")),
+      remote: sourceOptions.remote)
     // HTTP(S) documents (GET and POST paging) through libcurl; paths and file:// via RangeIO.
     let fetcher = HTTPDocumentFetcher(
-      fallback: ByteSourceFetcher(options: try IOOptions.sourceOptions(from: parsed)))
+      fallback: ByteSourceFetcher(options: sourceOptions), remote: sourceOptions.remote)
     return STACLoader(fetcher: fetcher, options: options)
   }
 

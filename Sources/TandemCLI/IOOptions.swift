@@ -1,6 +1,7 @@
 import CommandLineKit
 import Foundation
 import RangeIO
+import TandemBase
 import TileCache
 
 /// Options shared by every command that reads data (`info`, `read`, `bench read`, `catalog …`,
@@ -51,6 +52,13 @@ enum IOOptions {
     .flag(
       "aws-sigv4",
       help: "Sign requests for S3 with AWS SigV4 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …)."),
+    .flag(
+      "allow-local-assets",
+      help: "Let catalogs fetched over HTTP refer to local files (refused by default)."),
+    .value(
+      "allowed-hosts", valueName: "h1,h2",
+      help: "Only contact these hosts (host or host:port) for catalogs, pages, assets, redirects."
+    ),
   ]
 
   static func sourceOptions(from parsed: ParsedArguments) throws -> SourceOptions {
@@ -100,10 +108,13 @@ enum IOOptions {
         throw parsed.usageError("--header must look like 'Name: value'")
       }
       http.headers.append(header)
+      Redaction.register(header: header)
     }
     if let authorization = environment["TANDEM_AUTHORIZATION"], !authorization.isEmpty {
       http.headers.append("Authorization: \(authorization)")
+      Redaction.register(header: "Authorization: \(authorization)")
     }
+    http.remote = try remotePolicy(from: parsed)
     http.netrc = parsed.flag("netrc")
     http.caFile = parsed.string("ca-file")
     if parsed.flag("aws-sigv4") {
@@ -112,6 +123,8 @@ enum IOOptions {
           "--aws-sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
       }
       http.awsSigV4 = aws
+      Redaction.register(secret: aws.secretAccessKey)
+      if let token = aws.sessionToken { Redaction.register(secret: token) }
     }
 
     var options = SourceOptions(http: http)
@@ -123,6 +136,20 @@ enum IOOptions {
       options.cache = try TileCache(directory: directory, capacity: size, offline: offline)
     }
     return options
+  }
+
+  /// `--allow-local-assets` and `--allowed-hosts` as a policy (see ``RemotePolicy``).
+  static func remotePolicy(from parsed: ParsedArguments) throws -> RemotePolicy {
+    var hosts: Set<String>?
+    if let list = parsed.string("allowed-hosts") {
+      let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {
+        throw parsed.usageError(
+          "--allowed-hosts takes host names separated by commas (e.g. example.com,127.0.0.1:8080)")
+      }
+      hosts = Set(names.map { $0.lowercased() })
+    }
+    return RemotePolicy(allowLocalAssets: parsed.flag("allow-local-assets"), allowedHosts: hosts)
   }
 
   /// One line per object an offline run could not find in the cache (empty when none).

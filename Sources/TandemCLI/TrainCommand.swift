@@ -69,6 +69,11 @@ enum TrainCommand {
       .value(
         "in-memory", valueName: "N",
         help: "Preload N windows and train from memory (benchmark baseline)."),
+      .value(
+        "memory-cache", valueName: "SIZE",
+        help:
+          "Bytes of each in-memory cache (fetched ranges, decoded tiles; default 256MiB, 1GiB; 0 = off)."
+      ),
       .flag("json", help: "Print the summary as JSON."),
       .flag("quiet", short: "q", help: "No progress output."),
     ] + IOOptions.specs,
@@ -103,7 +108,7 @@ enum TrainCommand {
     let quiet = parsed.flag("quiet")
     let style: ProgressStyle = quiet ? .quiet : (isatty(STDERR_FILENO) == 1 ? .live : .plain)
     let log: @Sendable (String) -> Void = { line in
-      if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+      if !quiet { FileHandle.standardError.write(Data((Redaction.text(line) + "\n").utf8)) }
     }
     let stopAfter: Int? = try parsed.value("stop-after")
     let inMemory: Int? = try parsed.value("in-memory")
@@ -116,7 +121,11 @@ enum TrainCommand {
 
     let context = RunContext(
       config: config, directory: out, resume: resumeDir != nil, stop: stop, style: style,
-      stopAfter: stopAfter, inMemory: inMemory, log: log)
+      stopAfter: stopAfter, inMemory: inMemory,
+      memoryCacheBytes: try parsed.value("memory-cache", as: ByteSize.self).map {
+        Int(min($0.bytes, UInt64(Int.max)))
+      },
+      log: log)
     let summary: RunSummary
     if config.catalog.hasPrefix("synthetic:") {
       guard let regions = Int(config.catalog.dropFirst("synthetic:".count)), regions >= 1 else {
@@ -186,7 +195,9 @@ enum TrainCommand {
       "catalog: \(dataset.regions.count) pairs, \(sampler.samplesPerEpoch) windows per epoch")
     let loader = PairLoader(
       dataset: dataset, windowSize: config.size, normalization: normalization,
-      sourceOptions: options, workers: config.decodeThreads)
+      sourceOptions: options, workers: config.decodeThreads,
+      memoryCacheBytes: context.memoryCacheBytes ?? 256 << 20,
+      decodedCacheBytes: context.memoryCacheBytes ?? 1 << 30)
     return try await context.train(loader: loader, sampler: sampler, io: io)
   }
 
@@ -311,6 +322,8 @@ struct RunContext: Sendable {
   var style: ProgressStyle
   var stopAfter: Int?
   var inMemory: Int?
+  /// `--memory-cache`: size of each in-memory cache, `nil` for the loader's defaults.
+  var memoryCacheBytes: Int?
   var log: @Sendable (String) -> Void
 
   func train<L: SampleLoader>(

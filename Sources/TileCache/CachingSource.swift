@@ -7,6 +7,8 @@ import Synchronization
 /// pinned version (otherwise `.objectChanged`: cached and fresh bytes are never mixed).
 public final class CachingSource: ByteSource {
   public var location: String { inner.location }
+  /// The object's name in cache keys and records (``RangeIO/VersionedByteSource/cacheIdentity``).
+  private var identity: String { inner.cacheIdentity }
   public let stats: IOStats
   private let inner: any VersionedByteSource
   private let cache: TileCache
@@ -27,18 +29,18 @@ public final class CachingSource: ByteSource {
   /// The pinned version: from this run, the cache's record, or the origin.
   public func version() async throws(RangeIOError) -> ObjectVersion {
     if let version = pinned.withLock({ $0 }) { return version }
-    if let recorded = cache.recordedVersion(location) {
+    if let recorded = cache.recordedVersion(identity) {
       return pin(recorded)
     }
     guard !cache.offline else {
-      cache.noteMissing(location, ranges: [])
+      cache.noteMissing(identity, ranges: [])
       throw RangeIOError(
         .offlineMiss, location: location,
         message: "offline and the object's size and version are not in the cache")
     }
     let live = try await inner.version()
     originChecked.store(true, ordering: .relaxed)
-    cache.recordVersion(live, location: location)
+    cache.recordVersion(live, location: identity)
     return pin(live)
   }
 
@@ -75,7 +77,7 @@ public final class CachingSource: ByteSource {
     guard !misses.isEmpty else { return results.map { $0! } }
     let missing = misses.map { ranges[$0] }
     if cache.offline {
-      cache.noteMissing(location, ranges: missing)
+      cache.noteMissing(identity, ranges: missing)
       throw RangeIOError(
         .offlineMiss, location: location, range: missing[0],
         message:
@@ -87,7 +89,7 @@ public final class CachingSource: ByteSource {
       let live = try await inner.version()
       guard live == version else {
         // The cached record is stale: forget it so the next run starts from the new version.
-        cache.forgetVersion(location)
+        cache.forgetVersion(identity)
         throw RangeIOError(
           .objectChanged, location: location, range: missing[0],
           message:
@@ -105,6 +107,6 @@ public final class CachingSource: ByteSource {
   }
 
   private func key(_ version: ObjectVersion, _ range: ByteRange) -> String {
-    TileCache.key(location: location, version: version, range: range)
+    TileCache.key(location: identity, version: version, range: range)
   }
 }

@@ -49,14 +49,20 @@ public final class TileCache: ByteSourceCache {
     self.capacity = capacity
     self.offline = offline
     root = directory + "/v1"
+    // Private (0700): cached bytes may come from authenticated requests. A directory the user
+    // already had keeps its mode; the `v1` tree inside is always private.
+    let existed = FileManager.default.fileExists(atPath: directory)
     for sub in ["", "/entries", "/objects"] {
       do {
         try FileManager.default.createDirectory(
-          atPath: root + sub, withIntermediateDirectories: true)
+          atPath: root + sub, withIntermediateDirectories: true,
+          attributes: [.posixPermissions: 0o700])
       } catch {
         throw TileCacheError(path: root + sub, message: "cannot create cache directory: \(error)")
       }
     }
+    if !existed { chmod(directory, 0o700) }
+    chmod(root, 0o700)
   }
 
   // The run's hit/miss counts outlive the process in `v1/last-run.json` (see `lastRun`); written
@@ -216,6 +222,9 @@ public final class TileCache: ByteSourceCache {
   public struct VerifyReport: Sendable, Codable, Equatable {
     public var checked: Int
     public var corrupt: Int
+    /// Temporary files left by writers that died before renaming them (e.g. `kill -9`); never
+    /// served (entry names have no leading dot), deleted by ``verify()``.
+    public var staleTemporaries: Int = 0
   }
 
   public func statistics() -> Statistics {
@@ -231,6 +240,7 @@ public final class TileCache: ByteSourceCache {
   /// Checks every entry's header and checksum; damaged entries are deleted.
   public func verify() -> VerifyReport {
     var report = VerifyReport(checked: 0, corrupt: 0)
+    report.staleTemporaries = removeStaleTemporaries()
     for entry in listEntries() {
       report.checked += 1
       guard let file = readFile(entry.path), TileCache.selfConsistent(file) else {
@@ -293,6 +303,27 @@ public final class TileCache: ByteSourceCache {
       }
     }
     return out
+  }
+
+  /// Deletes `.tmp-PID-…` files (in `entries/*/` and `objects/`) whose writer process is gone.
+  func removeStaleTemporaries() -> Int {
+    var removed = 0
+    var directories = [root + "/objects"]
+    let base = root + "/entries"
+    for shard in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+      directories.append(base + "/" + shard)
+    }
+    for dir in directories {
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+      where name.hasPrefix(".tmp-") {
+        let pidText = name.dropFirst(5).prefix { $0.isNumber }
+        guard let pid = pid_t(pidText) else { continue }
+        // A live writer (this process or another) may still rename its file.
+        if kill(pid, 0) == 0 || errno != ESRCH { continue }
+        if unlink(dir + "/" + name) == 0 { removed += 1 }
+      }
+    }
+    return removed
   }
 
   private func scanTotal() -> Int { Int(listEntries().reduce(0) { $0 + $1.size }) }

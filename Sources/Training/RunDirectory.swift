@@ -59,6 +59,7 @@ public struct RunDirectory: Sendable {
       throw TrainingError(path: latestPath, reason: "does not name a step-N directory: '\(name)'")
     }
     let directory = path + "/" + name
+    recoverReplacedCheckpoint(name)
     let statePath = directory + "/state.json"
     guard let stateData = FileManager.default.contents(atPath: statePath) else {
       throw TrainingError(path: statePath, reason: "missing (checkpoint incomplete?)")
@@ -67,6 +68,23 @@ public struct RunDirectory: Sendable {
       return (directory, try JSONDecoder().decode(CheckpointState.self, from: stateData))
     } catch {
       throw TrainingError(path: statePath, reason: "invalid checkpoint state: \(error)")
+    }
+  }
+
+  /// A process killed while re-writing the checkpoint `latest` names (``writeCheckpoint``
+  /// moves the old `step-N` aside before moving the new one in) leaves `step-N` missing and a
+  /// complete `.step-N.old-PID` (or `.step-N.tmp-PID`) beside it: put a complete one back.
+  func recoverReplacedCheckpoint(_ name: String) {
+    let fm = FileManager.default
+    let directory = path + "/" + name
+    guard !fm.fileExists(atPath: directory) else { return }
+    let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+    let candidates =
+      names.filter { $0.hasPrefix(".\(name).old-") }
+      + names.filter { $0.hasPrefix(".\(name).tmp-") }
+    for candidate in candidates
+    where fm.fileExists(atPath: path + "/" + candidate + "/state.json") {
+      if rename(path + "/" + candidate, directory) == 0 { return }
     }
   }
 
@@ -117,6 +135,12 @@ public struct RunDirectory: Sendable {
   }
 
   private func prune(keep: Int, current: Int) {
+    // Temporaries of processes killed mid-checkpoint (`.step-N.tmp-PID`, `.step-N.old-PID`).
+    let mine = "-\(getpid())"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    where name.hasPrefix(".step-") && !name.hasSuffix(mine) {
+      try? FileManager.default.removeItem(atPath: path + "/" + name)
+    }
     let steps = checkpointSteps().filter { $0 != current }
     guard steps.count > keep - 1 else { return }
     for s in steps.prefix(steps.count - (keep - 1)) {

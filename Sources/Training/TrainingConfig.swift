@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TandemBase
 
 /// What the positives of the contrastive loss are.
 public enum TrainingMode: String, Codable, Sendable, CaseIterable {
@@ -129,14 +130,24 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   }
 
   /// Pretty, key-sorted JSON (stable across runs, so configs diff cleanly).
+  /// The catalog URL is stored redacted (``TandemBase/Redaction/url(_:)``): a signed URL's
+  /// signature and tokens never reach the run directory, so resuming such a run takes
+  /// `--catalog` again (a freshly signed URL of the same object is the same run).
   public func json() -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
+    return String(decoding: try! encoder.encode(redacted), as: UTF8.self) + "\n"
+  }
+
+  /// This config with secrets removed from the catalog location.
+  public var redacted: TrainingConfig {
+    var copy = self
+    copy.catalog = Redaction.url(catalog)
+    return copy
   }
 
   func dictionary() throws -> [String: Any] {
-    let data = try JSONEncoder().encode(self)
+    let data = try JSONEncoder().encode(redacted)
     return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
   }
 
@@ -226,5 +237,11 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable {
     self.reason = reason
   }
 
-  public var description: String { "\(path): \(reason)" }
+  /// The description before ``TandemBase/Redaction/text(_:)``.
+  var unredactedDescription: String { "\(path): \(reason)" }
+}
+
+extension TrainingError {
+  /// Human-readable, with URL secrets, tokens and registered credentials removed.
+  public var description: String { Redaction.text(unredactedDescription) }
 }

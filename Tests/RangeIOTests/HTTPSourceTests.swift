@@ -204,6 +204,39 @@ func expectError(
     #expect(options.retryBudget.available == 0)
   }
 
+  @Test func retryBudgetIsEarnedBackBySuccesses() {
+    let budget = RetryBudget(limit: 2, refillEvery: 3)
+    #expect(budget.take() && budget.take())
+    #expect(!budget.take())
+    budget.recordSuccess()
+    budget.recordSuccess()
+    #expect(!budget.take())
+    budget.recordSuccess()
+    #expect(budget.take())
+    #expect(!budget.take())
+    for _ in 0..<30 { budget.recordSuccess() }
+    #expect(budget.available == 2)
+  }
+
+  @Test func occasionalFailuresDoNotDrainTheBudget() async throws {
+    // Every 5th request fails once: 40 reads need 10 retries, 4 times the budget, which
+    // successes keep refilling.
+    let server = try FaultServer { request in
+      request.index % 5 == 4
+        ? FaultServer.Response(status: 503, headers: [], body: [])
+        : serveRange(HTTPSourceTests.blob, request)
+    }
+    defer { server.stop() }
+    var options = fastOptions(retries: 2)
+    options.retryBudget = RetryBudget(limit: 3, refillEvery: 2)
+    let source = HTTPSource(url: server.url("/blob"), options: options)
+    for i in 0..<40 {
+      let range = ByteRange(offset: UInt64(20_000 + i * 1000), length: 100)
+      #expect(try await source.read(range) == slice(blob, range))
+    }
+    #expect(source.stats.snapshot.failures == 0)
+  }
+
   @Test func connectionResetMidBodyIsRetried() async throws {
     let server = try FaultServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)

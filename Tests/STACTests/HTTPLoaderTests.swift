@@ -43,7 +43,9 @@ struct HTTPLoaderTests {
       Issue.record("loop not detected")
     } catch {
       #expect(error.code == .pagingLoop)
-      #expect(error.description.contains("loop2.json?token=1"))
+      // `token` may be a credential: messages drop it (Docs/SAFETY.md), the page stays named.
+      #expect(error.description.contains("loop2.json"))
+      #expect(!error.description.contains("token=1"))
     }
   }
 }

@@ -13,6 +13,8 @@ final class TinyHTTPServer: Sendable {
   struct Response: Sendable {
     var status: Int
     var body: [UInt8]
+    /// Extra header lines (`Location: …`); `{{BASE}}` is replaced as in the body.
+    var headers: [String] = []
     /// A `Location` header (redirects).
     var location: String? = nil
   }
@@ -114,6 +116,9 @@ final class TinyHTTPServer: Sendable {
     var out = Array(
       "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: application/json\r\nConnection: close\r\n"
         .utf8)
+    for header in response.headers {
+      out += Array((header.replacingOccurrences(of: "{{BASE}}", with: base) + "\r\n").utf8)
+    }
     if let location = response.location { out += Array("Location: \(location)\r\n".utf8) }
     let text = String(decoding: response.body, as: UTF8.self)
     let payload = Array(text.replacingOccurrences(of: "{{BASE}}", with: base).utf8)

@@ -79,3 +79,45 @@ struct InjectedFailure: Error {}
     #expect(kept.count == 4)
   }
 }
+
+/// What `kill -9` can leave behind mid-checkpoint (see Scripts/integration/check-crash.sh for
+/// the real kills).
+@Suite struct RunDirectoryCrashTests {
+  func state(_ step: Int) -> CheckpointState {
+    CheckpointState(
+      step: step, cursor: SamplerCursor(epoch: 0, position: step * 4), configHash: "abc",
+      rng: .init(seed: 1, scheme: "test"), samplesSeen: step * 4)
+  }
+
+  func write(_ state: CheckpointState, to directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: directory + "/state.json"))
+  }
+
+  @Test func killedWhileReplacingTheLatestStepIsRecovered() throws {
+    let dir = temporaryRun("replace-kill")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // The old step-4 was moved aside, the process died before the new one was moved in.
+    try write(state(4), to: dir + "/.step-4.old-999999")
+    try write(state(4), to: dir + "/.step-4.tmp-999999")
+    try "step-4\n".write(toFile: dir + "/latest", atomically: true, encoding: .utf8)
+    let run = RunDirectory(path: dir)
+    let latest = try #require(try run.latestCheckpoint())
+    #expect(latest.state == state(4))
+    #expect(latest.directory == dir + "/step-4")
+    #expect(FileManager.default.fileExists(atPath: dir + "/step-4/state.json"))
+  }
+
+  @Test func staleTemporariesOfDeadWritersAreRemovedByTheNextCheckpoint() throws {
+    let dir = temporaryRun("stale-tmp")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try write(state(2), to: dir + "/.step-6.tmp-999999")
+    try FileManager.default.createDirectory(
+      atPath: dir + "/.step-2.old-999998", withIntermediateDirectories: true)
+    let run = RunDirectory(path: dir)
+    _ = try run.writeCheckpoint(step: 8, state: state(8)) { _ in }
+    let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(!names.contains { $0.hasPrefix(".step-") }, "\(names)")
+    #expect(try run.latestCheckpoint()?.state == state(8))
+  }
+}
