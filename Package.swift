@@ -93,7 +93,9 @@ let package = Package(
       dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
     .testTarget(
       name: "DistributedTests",
-      dependencies: ["Collective", "Training", "NN", "TandemBase", "TandemTestSupport"]),
+      dependencies: [
+        "Collective", "Training", "Pipeline", "NN", "TandemBase", "TandemTestSupport",
+      ]),
     .testTarget(
       name: "EvaluationTests",
       dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"]),

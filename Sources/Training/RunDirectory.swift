@@ -56,6 +56,11 @@ public struct CheckpointState: Codable, Sendable, Equatable {
   public struct RNGState: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var scheme: String
+
+    public init(seed: UInt64, scheme: String) {
+      self.seed = seed
+      self.scheme = scheme
+    }
   }
 }
 
