@@ -168,7 +168,10 @@ public final class ContrastiveTrainer {
       scratch.resize([n * elements])
       // Samples are independent and each draws from its own keyed stream, so augmenting them in
       // parallel gives the same views as a serial loop.
+      // Keyed by the sample's index in the global batch (rank r's i-th sample is the sampler's
+      // i·W + r-th of the step), so W ranks draw the views one process would.
       let (seed, step, augmenter) = (config.seed, step, augmenter)
+      let (world, rank) = (communicator.worldSize, communicator.rank)
       let views = (x1.data, x2.data, scratch.data)
       batch.parts[part].withUnsafeBufferPointer { src in
         let shared = SendablePointers(
@@ -177,7 +180,8 @@ public final class ContrastiveTrainer {
           let input = shared.input + i * elements
           for view in 0..<2 {
             var rng = SeededGenerator(
-              seed: seed, stream: 0x4155_4731, UInt64(step), UInt64(i), UInt64(view))
+              seed: seed, stream: 0x4155_4731, UInt64(step), UInt64(i * world + rank),
+              UInt64(view))
             augmenter.apply(
               input, channels: c, size: size,
               into: (view == 0 ? shared.view1 : shared.view2) + i * elements,

@@ -170,6 +170,26 @@ struct MPITrainingTests {
     #expect(maxDifference(try weights(initial + "/step-1"), w1) > 100 * weightTolerance)
   }
 
+  @Test func simclrTwoRanksWithGlobalNegativesEqualOneProcess() throws {
+    // Views are keyed by the sample's index in the global batch, so the ranks draw the
+    // augmentations one process would.
+    let simclr = ["--mode", "simclr", "--modality", "s2", "--gather-negatives", "--sync-bn"]
+    let (one, two) = (temporaryDirectory("simclr1"), temporaryDirectory("simclr2"))
+    defer {
+      try? FileManager.default.removeItem(atPath: one)
+      try? FileManager.default.removeItem(atPath: two)
+    }
+    let r1 = try tandem(fixtureRun(one, steps: 2, extra: simclr))
+    #expect(r1.status == 0, "\(r1.stderr)")
+    let r2 = try mpirun(2, fixtureRun(two, steps: 2, extra: simclr))
+    #expect(r2.status == 0, "\(r2.stderr)")
+    let (a, b) = (try losses(two), try losses(one))
+    #expect(a.count == 2 && b.count == 2)
+    for (x, y) in zip(a, b) { #expect(abs(x - y) <= lossTolerance, "loss \(x) vs \(y)") }
+    let difference = maxDifference(try weights(two + "/step-2"), try weights(one + "/step-2"))
+    #expect(difference <= weightTolerance, "max |Δw| = \(difference)")
+  }
+
   @Test func withoutGatherTheGradientIsTheAverageOfTheRanks() throws {
     let out = temporaryDirectory("average")
     let dump = temporaryDirectory("gradients")
