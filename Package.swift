@@ -17,8 +17,12 @@ let package = Package(
       name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
     // Typed C shims for variadic functions and callbacks; nothing else lives in C.
     .target(name: "CTandemShims", dependencies: ["CCurl", "CTIFF"]),
+    // MPI handles are macros in Open MPI: typed C entry points, used only by CollectiveMPI.
+    .target(name: "CTandemMPI", dependencies: ["CMPI"]),
 
     // Swift modules, one per concern.
     .target(name: "TandemBase"),
@@ -31,9 +35,13 @@ let package = Package(
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(
       name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
+    // Data-parallel collectives: the protocol and a single-process implementation (pure Swift),
+    // and the Open MPI implementation (the only module that links MPI).
+    .target(name: "Collective"),
+    .target(name: "CollectiveMPI", dependencies: ["Collective", "CTandemMPI"]),
     .target(
       name: "Training",
-      dependencies: ["NN", "Pipeline", "Pairing", "RangeIO", "STAC", "TandemBase"]),
+      dependencies: ["NN", "Pipeline", "Pairing", "RangeIO", "STAC", "TandemBase", "Collective"]),
     .target(
       name: "Evaluation",
       dependencies: [
@@ -48,7 +56,7 @@ let package = Package(
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
         "Pipeline",
-        "Fixtures", "Training", "Evaluation",
+        "Fixtures", "Training", "Evaluation", "Collective", "CollectiveMPI",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),
@@ -84,6 +92,11 @@ let package = Package(
     .testTarget(
       name: "TrainingTests",
       dependencies: ["Training", "NN", "Pipeline", "TandemBase", "TandemTestSupport"]),
+    .testTarget(
+      name: "DistributedTests",
+      dependencies: [
+        "Collective", "Training", "Pipeline", "NN", "TandemBase", "TandemTestSupport",
+      ]),
     .testTarget(
       name: "EvaluationTests",
       dependencies: ["Evaluation", "Pipeline", "TandemBase", "TandemTestSupport"],

@@ -1,3 +1,12 @@
+/// Sums per-channel statistics over the replicas of a data-parallel job (synchronized
+/// BatchNorm). The training module implements it over its communicator; NN itself knows nothing
+/// about processes.
+public protocol ReplicaSum: AnyObject {
+  /// Replaces `values[0 ..< count]` by their element-wise sums over all replicas. Every replica
+  /// calls this the same number of times in the same order.
+  func sumOverReplicas(_ values: UnsafeMutablePointer<Double>, count: Int)
+}
+
 /// Batch normalization over `[N, C, H, W]` per channel, PyTorch `nn.BatchNorm2d` semantics:
 /// training normalizes with the biased batch variance and updates the running statistics with
 /// `running = (1 − momentum)·running + momentum·batch`, using the *unbiased* variance for
@@ -20,6 +29,10 @@ public final class BatchNorm2d {
   public let fusedReLU: Bool
   /// Training (batch statistics) or evaluation (running statistics).
   public var isTraining = true
+  /// With a value, training uses the statistics of the *global* batch (every replica's samples;
+  /// synchronized BatchNorm): forward sums Σx and Σ(x−μ)² over replicas, backward Σg and Σg·x̂.
+  /// dγ and dβ stay local sums (the gradient allreduce adds them up).
+  public var replicaSum: (any ReplicaSum)?
 
   let gamma: ParamRef
   let beta: ParamRef
@@ -38,6 +51,8 @@ public final class BatchNorm2d {
   private var hadResidual = false
   private let mean = Tensor(shape: [0])
   private let invStd = Tensor(shape: [0])
+  /// Values per channel of the global batch in the last synchronized forward pass.
+  private var globalCount: Float = 0
 
   init(
     _ name: String, store: ParameterStore, channels: Int, momentum: Float = 0.1,
@@ -75,6 +90,22 @@ public final class BatchNorm2d {
     }
     let relu = fusedReLU
     let res = residual?.data
+    if isTraining, let replicaSum {
+      synchronizedStatistics(x, replicaSum)
+      Parallel.forEachChunk(c, workers: workspace?.workers, minimumPerChunk: m >= 4096 ? 1 : c) {
+        range in
+        for ch in range {
+          let k = g[ch] * invStd.data[ch]
+          for i in 0..<n {
+            let off = (i * c + ch) * hw
+            Kernels.affine(
+              x.data + off, adding: res.map { $0 + off }, output.data + off, hw, scale: k,
+              shift: b[ch] - mean.data[ch] * k, relu: relu)
+          }
+        }
+      }
+      return output
+    }
     Parallel.forEachChunk(c, workers: workspace?.workers, minimumPerChunk: m >= 4096 ? 1 : c) {
       range in
       for ch in range {
@@ -112,6 +143,46 @@ public final class BatchNorm2d {
     return output
   }
 
+  /// Training statistics of the global batch: Σx, then Σ(x−μ)², each summed over replicas
+  /// (two passes, in Double, like the local path); updates the running statistics with the
+  /// global count.
+  private func synchronizedStatistics(_ x: Tensor, _ replicaSum: any ReplicaSum) {
+    let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    let sums = UnsafeMutablePointer<Double>.allocate(capacity: c + 1)
+    defer { sums.deallocate() }
+    let minimum = n * hw >= 4096 ? 1 : c
+    Parallel.forEachChunk(c, workers: workspace?.workers, minimumPerChunk: minimum) { range in
+      for ch in range {
+        var s = 0.0
+        for i in 0..<n { s += Double(Kernels.sum(x.data + (i * c + ch) * hw, hw)) }
+        sums[ch] = s
+      }
+    }
+    sums[c] = Double(n * hw)
+    replicaSum.sumOverReplicas(sums, count: c + 1)
+    let m = sums[c]
+    precondition(m > 1, "batchnorm in training needs more than one value per channel")
+    for ch in 0..<c { mean.data[ch] = Float(sums[ch] / m) }
+    Parallel.forEachChunk(c, workers: workspace?.workers, minimumPerChunk: minimum) { range in
+      for ch in range {
+        var v = 0.0
+        for i in 0..<n {
+          v += Double(
+            Kernels.sumSquaredDeviation(x.data + (i * c + ch) * hw, hw, Float(sums[ch] / m)))
+        }
+        sums[ch] = v
+      }
+    }
+    replicaSum.sumOverReplicas(sums, count: c)
+    let (rm, rv) = (runningMean.value, runningVar.value)
+    for ch in 0..<c {
+      invStd.data[ch] = Float(1 / (sums[ch] / m + Double(eps)).squareRoot())
+      rm[ch] = (1 - momentum) * rm[ch] + momentum * mean.data[ch]
+      rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(sums[ch] / (m - 1))
+    }
+    globalCount = Float(m)
+  }
+
   /// dy `[N, C, H, W]` → dx; accumulates dγ, dβ; fills ``residualGradient`` when a residual was
   /// given.
   @discardableResult
@@ -125,6 +196,50 @@ public final class BatchNorm2d {
     let (g, dg, db) = (gamma.value, gamma.grad, beta.grad)
     let relu = fusedReLU
     let hadResidual = hadResidual
+    if isTraining, let replicaSum {
+      // Pass 1 per channel, then Σg and Σg·x̂ over replicas, then pass 2 with the global means.
+      let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
+      defer { sums.deallocate() }
+      Parallel.forEachChunk(
+        c, workers: workspace?.workers, minimumPerChunk: n * hw >= 4096 ? 1 : c
+      ) { range in
+        for ch in range {
+          var local = (0.0, 0.0)
+          for i in 0..<n {
+            let off = (i * c + ch) * hw
+            let (a, b) = Kernels.batchNormSums(
+              dy.data + off, mask: relu ? output.data + off : nil,
+              store: hadResidual ? residualGradient.data + off : nil, x: x.data + off, hw,
+              mean: mean.data[ch], invStd: invStd.data[ch])
+            local.0 += Double(a)
+            local.1 += Double(b)
+          }
+          dg[ch] += Float(local.1)
+          db[ch] += Float(local.0)
+          sums[ch] = local.0
+          sums[c + ch] = local.1
+        }
+      }
+      replicaSum.sumOverReplicas(sums, count: 2 * c)
+      let total = globalCount
+      Parallel.forEachChunk(
+        c, workers: workspace?.workers, minimumPerChunk: n * hw >= 4096 ? 1 : c
+      ) { range in
+        for ch in range {
+          let (mu, istd) = (mean.data[ch], invStd.data[ch])
+          let k = g[ch] * istd
+          let (a, cc) = (Float(sums[ch]) / total, Float(sums[c + ch]) / total)
+          for i in 0..<n {
+            let off = (i * c + ch) * hw
+            Kernels.batchNormBackward(
+              hadResidual ? residualGradient.data + off : dy.data + off,
+              mask: relu && !hadResidual ? output.data + off : nil, x: x.data + off,
+              inputGradient.data + off, hw, mean: mu, invStd: istd, k: k, a: a, c: cc)
+          }
+        }
+      }
+      return inputGradient
+    }
     Parallel.forEachChunk(
       c, workers: workspace?.workers, minimumPerChunk: n * hw >= 4096 ? 1 : c
     ) { range in

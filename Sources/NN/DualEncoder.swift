@@ -38,6 +38,12 @@ public struct ContrastiveStep: Sendable, Equatable {
   public var accuracy: Float
   /// The temperature τ used.
   public var temperature: Float
+
+  public init(loss: Float, accuracy: Float, temperature: Float) {
+    self.loss = loss
+    self.accuracy = accuracy
+    self.temperature = temperature
+  }
 }
 
 /// The multimodal model: an S1 encoder and an S2 encoder trained so that co-located S1/S2
@@ -69,6 +75,15 @@ public final class DualEncoder {
   /// this needs two synchronizations per step instead of one per layer, which holds up much
   /// better on a busy machine. Default true.
   public var concurrentEncoders = true
+
+  /// Synchronized BatchNorm in both encoders (`nil` = local statistics). Collectives must run
+  /// in the same order on every replica, so this also turns ``concurrentEncoders`` off while
+  /// set.
+  public func synchronizeBatchNorm(_ sum: (any ReplicaSum)?) {
+    s1.synchronizeBatchNorm(sum)
+    s2.synchronizeBatchNorm(sum)
+    concurrentEncoders = sum == nil
+  }
 
   /// Builds the model and initializes parameters from `seed`.
   public init(config: DualEncoderConfig, seed: UInt64) {

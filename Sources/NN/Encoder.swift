@@ -96,6 +96,12 @@ public final class Encoder {
   }
 
   var batchNorms: [BatchNorm2d] { [stemBN] + blocks.flatMap(\.norms) }
+
+  /// Synchronized BatchNorm over replicas (see ``BatchNorm2d/replicaSum``), or local statistics
+  /// with `nil` (the default).
+  public func synchronizeBatchNorm(_ sum: (any ReplicaSum)?) {
+    for bn in batchNorms { bn.replicaSum = sum }
+  }
   var convolutions: [Conv2d] { [stemConv] + blocks.flatMap(\.convs) }
 
   /// The pooled features `[N, featureDimension]` of the last forward pass (for probes).

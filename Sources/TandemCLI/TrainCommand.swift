@@ -1,3 +1,5 @@
+import Collective
+import CollectiveMPI
 import CommandLineKit
 import Dispatch
 import Foundation
@@ -24,7 +26,9 @@ enum TrainCommand {
       with --resume RUN_DIR (bit-identical to an uninterrupted run). Flags override --config \
       and, with --resume, the saved config (only decode threads, checkpoint interval and error \
       policy may change on resume). --catalog synthetic:N trains on N procedural regions \
-      without any I/O (smoke tests, benchmarks). See Docs/TRAINING.md.
+      without any I/O (smoke tests, benchmarks). See Docs/TRAINING.md. Data-parallel on \
+      several processes: mpirun -np N tandem train --distributed mpi … (--batch is the global \
+      batch, split over the ranks; rank 0 writes the run directory); see Docs/DISTRIBUTED.md.
       """,
     options: [
       .value("catalog", valueName: "SRC", help: "STAC catalog or item collection (path or URL)."),
@@ -74,6 +78,16 @@ enum TrainCommand {
         help:
           "Bytes of each in-memory cache (fetched ranges, decoded tiles; default 256MiB, 1GiB; 0 = off)."
       ),
+      .value(
+        "distributed", valueName: "BACKEND",
+        help: "none (default) or mpi: data-parallel over the ranks of mpirun."),
+      .flag("sync-bn", help: "Distributed: BatchNorm statistics of the global batch."),
+      .flag(
+        "gather-negatives",
+        help: "Distributed: contrast against the global batch (all-gathered embeddings)."),
+      .value(
+        "collective-timeout", valueName: "S",
+        help: "Distributed: exit when a collective blocks S seconds (default 300, 0 = never)."),
       .flag("json", help: "Print the summary as JSON."),
       .flag("quiet", short: "q", help: "No progress output."),
     ] + IOOptions.specs,
@@ -114,18 +128,48 @@ enum TrainCommand {
     let inMemory: Int? = try parsed.value("in-memory")
     if let s = stopAfter, s < 1 { throw parsed.usageError("--stop-after must be positive") }
     if let n = inMemory, n < 2 { throw parsed.usageError("--in-memory must be at least 2") }
+    let timeout: Double = try parsed.value("collective-timeout") ?? 300
+    if timeout < 0 { throw parsed.usageError("--collective-timeout must be >= 0") }
+
+    // Data parallelism: MPI starts after the arguments are known to be valid.
+    let mpi: MPICommunicator?
+    switch parsed.string("distributed") ?? "none" {
+    case "none": mpi = nil
+    case "mpi": mpi = try MPICommunicator.start(timeout: timeout)
+    case let other:
+      throw parsed.usageError("invalid value '\(other)' for --distributed: expected none or mpi")
+    }
+    let communicator: any Communicator
+    if let mpi { communicator = mpi } else { communicator = SingleProcessCommunicator() }
+    let isRoot = communicator.rank == 0
+    let silent: @Sendable (String) -> Void = { _ in }
+    let rankLog = isRoot ? log : silent
+    if let mpi {
+      let perRank = config.batch / max(mpi.worldSize, 1)
+      var line = "distributed: \(mpi.backendDescription); global batch \(config.batch)"
+      line += " = \(mpi.worldSize) × \(perRank)"
+      if config.syncBatchNorm { line += ", synchronized BatchNorm" }
+      if config.gatherNegatives { line += ", global negatives" }
+      rankLog(line)
+    }
+    // The default run directory has a timestamp: every rank takes rank 0's.
+    var runDirectory = out
+    if communicator.isDistributed {
+      let bytes = try communicator.broadcast(Array(out.utf8), root: 0, label: "run directory")
+      runDirectory = String(decoding: bytes, as: UTF8.self)
+    }
 
     let stop = StopFlag()
     let signals = installSignalHandlers(stop: stop, log: log)
     defer { signals.forEach { $0.cancel() } }
 
     let context = RunContext(
-      config: config, directory: out, resume: resumeDir != nil, stop: stop, style: style,
-      stopAfter: stopAfter, inMemory: inMemory,
+      config: config, directory: runDirectory, resume: resumeDir != nil, stop: stop,
+      style: isRoot ? style : .quiet, stopAfter: stopAfter, inMemory: inMemory,
       memoryCacheBytes: try parsed.value("memory-cache", as: ByteSize.self).map {
         Int(min($0.bytes, UInt64(Int.max)))
       },
-      log: log)
+      log: rankLog, communicator: communicator)
     let summary: RunSummary
     if config.catalog.hasPrefix("synthetic:") {
       guard let regions = Int(config.catalog.dropFirst("synthetic:".count)), regions >= 1 else {
@@ -135,7 +179,8 @@ enum TrainCommand {
         regions: regions, regionSize: 4 * config.size, windowSize: config.size,
         s2Channels: config.s2Bands.count)
       let sampler = WindowSampler(
-        regions: loader.regions, windowSize: config.size, seed: config.seed)
+        regions: loader.regions, windowSize: config.size, seed: config.seed,
+        rank: communicator.rank, worldSize: communicator.worldSize)
       summary = try await context.train(loader: loader, sampler: sampler, io: nil)
     } else {
       let options = try IOOptions.sourceOptions(from: parsed)
@@ -148,7 +193,9 @@ enum TrainCommand {
       }
       summary = try await trainFromCatalog(context: context, options: options, io: io)
     }
-    return report(summary, directory: out, json: parsed.flag("json"), quiet: quiet)
+    mpi?.finish()
+    guard isRoot else { return exitCode(summary.status) }
+    return report(summary, directory: runDirectory, json: parsed.flag("json"), quiet: quiet)
   }
 
   /// Opens the catalog's S1/S2 pairs and trains on them. The per-band normalization is
@@ -159,16 +206,67 @@ enum TrainCommand {
   ) async throws -> RunSummary {
     let config = context.config
     let catalog = config.catalog
-    let dataset = try await config.openPairs(
-      catalog: catalog, sourceOptions: options, itemFilters: config.itemFilters)
-    let sampler = dataset.sampler(windowSize: config.size, seed: config.seed)
+    let comm = context.communicator
+    // Every rank opens the catalog itself; they all fail together or go on together.
+    var opened: PairDataset?
+    var failure: (any Error)?
+    do {
+      let dataset = try await config.openPairs(
+        catalog: catalog, sourceOptions: options, itemFilters: config.itemFilters)
+      guard dataset.sampler(windowSize: config.size, seed: config.seed).samplesPerEpoch > 0 else {
+        throw PipelineError(
+          location: catalog,
+          message:
+            "no pair's common footprint holds a \(config.size)×\(config.size) window; "
+            + "use a smaller --size\n" + dataset.rejectionSummary)
+      }
+      opened = dataset
+    } catch { failure = error }
+    try comm.agree(after: failure, phase: "opening \(catalog)")
+    let dataset = opened!
+    let sampler = dataset.sampler(
+      windowSize: config.size, seed: config.seed, rank: comm.rank, worldSize: comm.worldSize)
     guard sampler.samplesPerEpoch > 0 else {
       throw PipelineError(
         location: catalog,
         message:
-          "no pair's common footprint holds a \(config.size)×\(config.size) window; "
-          + "use a smaller --size\n" + dataset.rejectionSummary)
+          "\(comm.worldSize) ranks: fewer windows per epoch than ranks\n" + dataset.rejectionSummary
+      )
     }
+    // Rank 0 estimates (or, resuming, reads) the normalization and hands it to the others.
+    var rootValue: Normalization?
+    failure = nil
+    if comm.rank == 0 {
+      do {
+        rootValue = try await rootNormalization(
+          context: context, dataset: dataset, options: options)
+      } catch { failure = error }
+    }
+    try comm.agree(after: failure, phase: "estimating the normalization")
+    var normalization = rootValue
+    if comm.isDistributed {
+      let bytes = try comm.broadcast(
+        comm.rank == 0 ? Array(try JSONEncoder().encode(rootValue!)) : [], root: 0,
+        label: "normalization")
+      normalization = try JSONDecoder().decode(Normalization.self, from: Data(bytes))
+    }
+    context.log(
+      "catalog: \(dataset.regions.count) pairs, \(sampler.samplesPerEpoch * comm.worldSize) windows per epoch"
+    )
+    let loader = PairLoader(
+      dataset: dataset, windowSize: config.size, normalization: normalization!,
+      sourceOptions: options, workers: config.decodeThreads,
+      memoryCacheBytes: context.memoryCacheBytes ?? 256 << 20,
+      decodedCacheBytes: context.memoryCacheBytes ?? 1 << 30)
+    return try await context.train(loader: loader, sampler: sampler, io: io)
+  }
+
+  /// The normalization of a run: the saved one when resuming, else estimated from 32 seeded
+  /// windows and saved as `RUN/normalization.json`.
+  static func rootNormalization(
+    context: RunContext, dataset: PairDataset, options: SourceOptions
+  ) async throws -> Normalization {
+    let config = context.config
     let normalizationPath = context.directory + "/normalization.json"
     let normalization: Normalization
     if context.resume, let data = FileManager.default.contents(atPath: normalizationPath) {
@@ -191,14 +289,7 @@ enum TrainCommand {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       try AtomicFile.write(Array(try encoder.encode(normalization)), to: normalizationPath)
     }
-    context.log(
-      "catalog: \(dataset.regions.count) pairs, \(sampler.samplesPerEpoch) windows per epoch")
-    let loader = PairLoader(
-      dataset: dataset, windowSize: config.size, normalization: normalization,
-      sourceOptions: options, workers: config.decodeThreads,
-      memoryCacheBytes: context.memoryCacheBytes ?? 256 << 20,
-      decodedCacheBytes: context.memoryCacheBytes ?? 1 << 30)
-    return try await context.train(loader: loader, sampler: sampler, io: io)
+    return normalization
   }
 
   /// Applies the command-line flags that were given on top of `config`.
@@ -255,6 +346,12 @@ enum TrainCommand {
     if let v: UInt64 = try p.value("seed") { c.seed = v }
     if let v: Int = try p.value("checkpoint-every") { c.checkpointEvery = v }
     if let v = p.string("on-error") { c.onError = v }
+    if p.flag("sync-bn") { c.syncBatchNorm = true }
+    if p.flag("gather-negatives") { c.gatherNegatives = true }
+  }
+
+  static func exitCode(_ status: RunStatus) -> Int32 {
+    status == .interrupted ? ExitCode.interrupted : ExitCode.success
   }
 
   /// SIGINT/SIGTERM set the stop flag (the loop checkpoints after the current step); a second
@@ -325,6 +422,7 @@ struct RunContext: Sendable {
   /// `--memory-cache`: size of each in-memory cache, `nil` for the loader's defaults.
   var memoryCacheBytes: Int?
   var log: @Sendable (String) -> Void
+  var communicator: any Communicator
 
   func train<L: SampleLoader>(
     loader: L, sampler: WindowSampler, io: (@Sendable () -> IOCounters)?
@@ -340,9 +438,13 @@ struct RunContext: Sendable {
   private func run<L: SampleLoader>(
     loader: L, sampler: WindowSampler, io: (@Sendable () -> IOCounters)?
   ) async throws -> RunSummary {
-    let run = try TrainingRun(
-      config: config, loader: loader, sampler: sampler, directory: directory, resume: resume,
-      stop: stop, progress: style, io: io, stopAfter: stopAfter, log: log)
+    let comm = communicator
+    let run = try comm.together("preparing \(directory)") {
+      try TrainingRun(
+        config: config, loader: loader, sampler: sampler, directory: directory, resume: resume,
+        stop: stop, progress: style, io: io, stopAfter: stopAfter, communicator: comm, log: log)
+    }
+    if comm.isDistributed { run.model.gradientObserver = DebugHooks.observer(rank: comm.rank) }
     log(
       "training \(config.mode.rawValue)\(config.mode == .simclr ? "/" + config.modality.rawValue : "") "
         + "\(config.model.rawValue) for \(run.config.steps) steps of \(config.batch) × "

@@ -1,3 +1,4 @@
+import Collective
 import Foundation
 import NN
 import Pipeline
@@ -42,10 +43,31 @@ public final class ContrastiveTrainer {
   private let x1 = Tensor(shape: [0])
   private let x2 = Tensor(shape: [0])
   private let scratch = Tensor(shape: [0])
+  /// The ranks of a data-parallel job (a single process by default).
+  public let communicator: any Communicator
+  private let batchNormSync: CommunicatorReplicaSum?
+  private let localEmbeddings = Tensor(shape: [0])
+  private let globalEmbeddings = Tensor(shape: [0])
+  private let z1Global = Tensor(shape: [0])
+  private let z2Global = Tensor(shape: [0])
+  private let dz1Local = Tensor(shape: [0])
+  private let dz2Local = Tensor(shape: [0])
+  private let dzBoth = Tensor(shape: [0])
+  private let zBoth1 = Tensor(shape: [0])
+  private let zBoth2 = Tensor(shape: [0])
+  /// Set by tests and debugging tools (`TANDEM_DEBUG_GRADIENTS`): called with this rank's
+  /// gradient block before and after the allreduce of each step.
+  public var gradientObserver: ((_ step: Int, _ phase: String, _ gradients: [Float]) -> Void)?
 
   /// Builds the model for `config` with `s2Channels` S2 bands, initialized from `config.seed`.
-  public init(config: TrainingConfig, s2Channels: Int) {
+  /// With a distributed `communicator`, every step averages gradients over the ranks (see
+  /// ``train(on:replicaCounts:)``).
+  public init(
+    config: TrainingConfig, s2Channels: Int,
+    communicator: any Communicator = SingleProcessCommunicator()
+  ) {
     self.config = config
+    self.communicator = communicator
     switch config.mode {
     case .multimodal:
       let model = DualEncoder(
@@ -70,6 +92,14 @@ public final class ContrastiveTrainer {
       baseLearningRate: config.learningRate, warmupSteps: config.warmupSteps,
       totalSteps: config.steps, minLearningRate: config.minLearningRate)
     augmenter = Augmenter(config: config.augmentation)
+    if communicator.isDistributed && config.syncBatchNorm {
+      let sync = CommunicatorReplicaSum(communicator)
+      batchNormSync = sync
+      dual?.synchronizeBatchNorm(sync)
+      simclr?.encoder.synchronizeBatchNorm(sync)
+    } else {
+      batchNormSync = nil
+    }
   }
 
   /// All parameters, gradients and buffers of the model.
@@ -80,11 +110,38 @@ public final class ContrastiveTrainer {
   /// The SimCLR model (nil for multimodal).
   public var simclrModel: SimCLRModel? { simclr }
 
-  /// Trains on the first `batch.count` samples of `batch` (at least 2).
+  /// Trains on the first `batch.count` samples of `batch` (at least 2), in a single process.
   @discardableResult
   public func train(on batch: Batch) -> StepResult {
+    precondition(
+      !communicator.isDistributed, "distributed steps go through train(on:replicaCounts:)")
+    do { return try train(on: batch, replicaCounts: [batch.count]) } catch {
+      preconditionFailure("a single-process step cannot fail: \(error)")
+    }
+  }
+
+  /// One data-parallel step: this rank trains on its `batch`, `replicaCounts[r]` being rank r's
+  /// sample count (every rank calls this with the same counts).
+  ///
+  /// - Without ``TrainingConfig/gatherNegatives``, each rank computes InfoNCE over its own
+  ///   samples and the gradient is the **average** of the ranks' gradients (allreduce-sum ÷ N).
+  /// - With it, the embeddings are all-gathered (rank-major) and every rank computes the same
+  ///   loss over the global batch; the gradient of that loss with respect to this rank's
+  ///   embeddings is its slice of the global embedding gradient, backpropagated through its own
+  ///   encoder, and the parameter gradients are **summed** over ranks — so the result equals one
+  ///   process training on the whole global batch (and `log_temperature`, computed identically
+  ///   everywhere, is counted once: on rank 0).
+  ///
+  /// The loss and accuracy reported are the global batch's (averaged over ranks without gather).
+  public func train(on batch: Batch, replicaCounts: [Int]) throws -> StepResult {
     let n = batch.count
-    precondition(n >= 2, "a contrastive step needs at least two samples")
+    precondition(replicaCounts.count == communicator.worldSize, "one count per rank")
+    precondition(replicaCounts[communicator.rank] == n, "this rank's count differs")
+    let distributed = communicator.isDistributed
+    let gather = distributed && config.gatherNegatives
+    precondition(
+      gather ? replicaCounts.reduce(0, +) >= 2 : n >= 2,
+      "a contrastive step needs at least two samples")
     let size = batch.layout.size
     let lr = schedule.learningRate(at: step)
     let r: ContrastiveStep
@@ -92,7 +149,16 @@ public final class ContrastiveTrainer {
     case .multimodal:
       fill(x1, from: batch, part: 0)
       fill(x2, from: batch, part: 1)
-      r = dual!.trainStep(s1: x1, s2: x2)
+      if gather {
+        let model = dual!
+        model.store.zeroGradients()
+        let (z1, z2) = model.forward(s1: x1, s2: x2)
+        r = try globalContrastive(z1, z2, loss: model.loss, counts: replicaCounts) { d1, d2 in
+          model.backward(dz1: d1, dz2: d2)
+        }
+      } else {
+        r = dual!.trainStep(s1: x1, s2: x2)
+      }
     case .simclr:
       let part = config.modality == .s1 ? 0 : 1
       let c = batch.layout.channels[part]
@@ -102,7 +168,10 @@ public final class ContrastiveTrainer {
       scratch.resize([n * elements])
       // Samples are independent and each draws from its own keyed stream, so augmenting them in
       // parallel gives the same views as a serial loop.
+      // Keyed by the sample's index in the global batch (rank r's i-th sample is the sampler's
+      // i·W + r-th of the step), so W ranks draw the views one process would.
       let (seed, step, augmenter) = (config.seed, step, augmenter)
+      let (world, rank) = (communicator.worldSize, communicator.rank)
       let views = (x1.data, x2.data, scratch.data)
       batch.parts[part].withUnsafeBufferPointer { src in
         let shared = SendablePointers(
@@ -111,7 +180,8 @@ public final class ContrastiveTrainer {
           let input = shared.input + i * elements
           for view in 0..<2 {
             var rng = SeededGenerator(
-              seed: seed, stream: 0x4155_4731, UInt64(step), UInt64(i), UInt64(view))
+              seed: seed, stream: 0x4155_4731, UInt64(step), UInt64(i * world + rank),
+              UInt64(view))
             augmenter.apply(
               input, channels: c, size: size,
               into: (view == 0 ? shared.view1 : shared.view2) + i * elements,
@@ -119,7 +189,27 @@ public final class ContrastiveTrainer {
           }
         }
       }
-      r = simclr!.trainStep(view1: x1, view2: x2)
+      if gather {
+        r = try simclrGlobalStep(counts: replicaCounts)
+      } else {
+        r = simclr!.trainStep(view1: x1, view2: x2)
+      }
+    }
+    var (loss, accuracy) = (r.loss, r.accuracy)
+    if distributed {
+      if let failure = batchNormSync?.failure { throw failure }
+      gradientObserver?(step, "local", gradientsArray())
+      try communicator.allreduceSum(
+        store.gradients, count: store.parameterCount, label: "gradients")
+      if !gather {
+        let scale = 1 / Float(communicator.worldSize)
+        for i in 0..<store.parameterCount { store.gradients[i] *= scale }
+        var metrics: [Double] = [Double(r.loss), Double(r.accuracy)]
+        try communicator.allreduceSum(&metrics, count: 2, label: "metrics")
+        loss = Float(metrics[0] / Double(communicator.worldSize))
+        accuracy = Float(metrics[1] / Double(communicator.worldSize))
+      }
+      gradientObserver?(step, "reduced", gradientsArray())
     }
     let norm =
       config.gradientClip > 0
@@ -127,8 +217,100 @@ public final class ContrastiveTrainer {
     optimizer.step(learningRate: lr)
     defer { step += 1 }
     return StepResult(
-      step: step, loss: r.loss, accuracy: r.accuracy, temperature: r.temperature,
-      learningRate: lr, gradientNorm: norm, samples: n)
+      step: step, loss: loss, accuracy: accuracy, temperature: r.temperature,
+      learningRate: lr, gradientNorm: norm, samples: replicaCounts.reduce(0, +))
+  }
+
+  private func gradientsArray() -> [Float] {
+    Array(UnsafeBufferPointer(start: store.gradients, count: store.parameterCount))
+  }
+
+  /// InfoNCE over the global batch: all-gathers [z1 | z2] rows, computes the loss and its
+  /// gradient on every rank, and backpropagates this rank's rows through `backward`.
+  private func globalContrastive(
+    _ z1: Tensor, _ z2: Tensor, loss: InfoNCE, counts: [Int],
+    backward: (Tensor, Tensor) -> Void
+  ) throws -> ContrastiveStep {
+    let (n, d) = (z1.dim(0), z1.dim(1))
+    let total = counts.reduce(0, +)
+    let offset = counts[..<communicator.rank].reduce(0, +)
+    localEmbeddings.resize([n, 2 * d])
+    for i in 0..<n {
+      (localEmbeddings.data + i * 2 * d).update(from: z1.data + i * d, count: d)
+      (localEmbeddings.data + i * 2 * d + d).update(from: z2.data + i * d, count: d)
+    }
+    globalEmbeddings.resize([total, 2 * d])
+    try communicator.allgather(
+      localEmbeddings.data, counts: counts.map { $0 * 2 * d }, into: globalEmbeddings.data,
+      label: "embeddings")
+    z1Global.resize([total, d])
+    z2Global.resize([total, d])
+    for i in 0..<total {
+      (z1Global.data + i * d).update(from: globalEmbeddings.data + i * 2 * d, count: d)
+      (z2Global.data + i * d).update(from: globalEmbeddings.data + i * 2 * d + d, count: d)
+    }
+    let l = loss.forward(z1Global, z2Global)
+    let (g1, g2) = loss.backward()
+    if communicator.rank != 0, let index = store.index(ofParameter: "log_temperature") {
+      // Every rank computed the same d log τ; the sum over ranks must count it once.
+      let entry = store.parameters[index]
+      (store.gradients + entry.offset).update(repeating: 0, count: entry.count)
+    }
+    dz1Local.resize([n, d])
+    dz2Local.resize([n, d])
+    dz1Local.data.update(from: g1.data + offset * d, count: n * d)
+    dz2Local.data.update(from: g2.data + offset * d, count: n * d)
+    backward(dz1Local, dz2Local)
+    return ContrastiveStep(loss: l, accuracy: loss.accuracy, temperature: loss.temperature)
+  }
+
+  /// SimCLR with global negatives: both views of this rank's windows go through the encoder as
+  /// one batch (as ``SimCLRModel/trainStep(view1:view2:)`` does), then ``globalContrastive``.
+  private func simclrGlobalStep(counts: [Int]) throws -> ContrastiveStep {
+    let model = simclr!
+    model.store.zeroGradients()
+    let n = x1.dim(0)
+    var shape = x1.shape
+    shape[0] = 2 * n
+    let both = Tensor(shape: shape)
+    both.data.update(from: x1.data, count: x1.count)
+    (both.data + x1.count).update(from: x2.data, count: x2.count)
+    let z = model.encoder.forward(both)
+    let d = z.dim(1)
+    zBoth1.resize([n, d])
+    zBoth2.resize([n, d])
+    zBoth1.data.update(from: z.data, count: n * d)
+    zBoth2.data.update(from: z.data + n * d, count: n * d)
+    return try globalContrastive(zBoth1, zBoth2, loss: model.loss, counts: counts) { d1, d2 in
+      dzBoth.resize([2 * n, d])
+      dzBoth.data.update(from: d1.data, count: n * d)
+      (dzBoth.data + n * d).update(from: d2.data, count: n * d)
+      model.encoder.backward(dzBoth)
+    }
+  }
+
+  /// Averages the BatchNorm running statistics over ranks (they differ without synchronized
+  /// BatchNorm), so every rank — and the checkpoint rank 0 writes — holds the same buffers.
+  /// They do not enter training steps (which normalize with batch statistics).
+  public func averageBuffers() throws {
+    guard communicator.isDistributed else { return }
+    let count = store.buffers.reduce(0) { $0 + $1.count }
+    guard count > 0 else { return }
+    try communicator.allreduceSum(store.bufferValues, count: count, label: "buffers")
+    let scale = 1 / Float(communicator.worldSize)
+    for i in 0..<count { store.bufferValues[i] *= scale }
+  }
+
+  /// FNV-1a hash of the parameter block (ranks compare it to check they hold the same weights).
+  public var parameterHash: UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    let bytes = UnsafeRawBufferPointer(
+      start: store.values, count: store.parameterCount * MemoryLayout<Float>.stride)
+    for b in bytes {
+      h ^= UInt64(b)
+      h = h &* 0x100_0000_01b3
+    }
+    return h
   }
 
   private func fill(_ t: Tensor, from batch: Batch, part: Int) {
@@ -166,6 +348,22 @@ public final class ContrastiveTrainer {
   /// All parameter values, in store order (for comparisons in tests and tools).
   public var parameterValues: [Float] {
     Array(UnsafeBufferPointer(start: store.values, count: store.parameterCount))
+  }
+}
+
+/// Synchronized BatchNorm over a communicator. BatchNorm cannot throw mid-layer, so the first
+/// failure is kept (later calls do nothing) and the trainer throws it after the step.
+final class CommunicatorReplicaSum: ReplicaSum {
+  let communicator: any Communicator
+  private(set) var failure: CollectiveError?
+
+  init(_ communicator: any Communicator) { self.communicator = communicator }
+
+  func sumOverReplicas(_ values: UnsafeMutablePointer<Double>, count: Int) {
+    guard failure == nil else { return }
+    do { try communicator.allreduceSum(values, count: count, label: "batchnorm") } catch {
+      failure = error
+    }
   }
 }
 

@@ -15,13 +15,52 @@ public struct CheckpointState: Codable, Sendable, Equatable {
   /// view)` and windows from the sampler's `(seed, epoch, slot, attempt)` streams, so the seed and
   /// the step/cursor are the whole RNG state; recorded explicitly for readers.
   public var rng: RNGState
-  /// Samples trained on so far.
+  /// Samples trained on so far (all ranks).
   public var samplesSeen: Int
+  /// Ranks of the run that wrote it (`nil`: a single-process run of an earlier version).
+  public var worldSize: Int? = nil
+  /// Every rank's sampler cursor, by rank (``cursor`` is rank 0's); `nil` for single-process
+  /// checkpoints of earlier versions.
+  public var rankCursors: [SamplerCursor]? = nil
+
+  public init(
+    step: Int, cursor: SamplerCursor, configHash: String, rng: RNGState, samplesSeen: Int,
+    worldSize: Int? = nil, rankCursors: [SamplerCursor]? = nil
+  ) {
+    self.step = step
+    self.cursor = cursor
+    self.configHash = configHash
+    self.rng = rng
+    self.samplesSeen = samplesSeen
+    self.worldSize = worldSize
+    self.rankCursors = rankCursors
+  }
+
+  /// Where rank `rank` of `worldSize` continues. With the world size that wrote the checkpoint,
+  /// each rank resumes exactly at its own cursor. With another world size, the run continues
+  /// from the global sample position the slowest rank had reached (position × old world size),
+  /// divided among the new ranks — rounded down, so at most `worldSize − 1` samples repeat and
+  /// none is skipped; `exact` is false when rounding (or divergent per-rank cursors, after
+  /// skipped samples) made the stream differ from an uninterrupted run's.
+  public func resumeCursor(rank: Int, worldSize: Int) -> (cursor: SamplerCursor, exact: Bool) {
+    let saved = self.worldSize ?? 1
+    let cursors = rankCursors ?? [cursor]
+    if saved == worldSize && cursors.count == worldSize { return (cursors[rank], true) }
+    let slowest = cursors.min { ($0.epoch, $0.position) < ($1.epoch, $1.position) } ?? cursor
+    let global = slowest.position * saved
+    let exact = Set(cursors).count == 1 && global % worldSize == 0
+    return (SamplerCursor(epoch: slowest.epoch, position: global / worldSize), exact)
+  }
 
   /// See ``CheckpointState/rng``.
   public struct RNGState: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var scheme: String
+
+    public init(seed: UInt64, scheme: String) {
+      self.seed = seed
+      self.scheme = scheme
+    }
   }
 }
 

@@ -77,8 +77,18 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public var checkpointEvery: Int = 500
   /// `skip` or `fail` on fetch/decode errors.
   public var onError: String = "skip"
+  /// Data-parallel runs: synchronized BatchNorm (statistics of the global batch, summed over
+  /// ranks in forward and backward). No effect in a single process.
+  public var syncBatchNorm: Bool = false
+  /// Data-parallel runs: all-gather the embeddings so InfoNCE contrasts against the global
+  /// batch (gradients flow back through the gather). No effect in a single process.
+  public var gatherNegatives: Bool = false
 
   public init() {}
+
+  /// Distributed-only fields that join ``identity`` only when set, so configs (and checkpoint
+  /// hashes) of runs made before they existed stay valid.
+  static let optionalIdentityFields: Set<String> = ["syncBatchNorm", "gatherNegatives"]
 
   /// Fields that may differ between a run and its resumption: they change how fast and how
   /// verbosely a run goes, never its numbers.
@@ -155,6 +165,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public var identity: String {
     var d = (try? dictionary()) ?? [:]
     for k in Self.runtimeFields { d.removeValue(forKey: k) }
+    for k in Self.optionalIdentityFields where (d[k] as? Bool) == false { d.removeValue(forKey: k) }
     let data = try! JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
   }
@@ -171,8 +182,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
   /// Names and values of identity fields that differ, e.g. `["batch: 32 ≠ 16"]`.
   public func differences(from other: TrainingConfig) -> [String] {
-    let a = (try? dictionary()) ?? [:]
-    let b = (try? other.dictionary()) ?? [:]
+    var a = (try? dictionary()) ?? [:]
+    var b = (try? other.dictionary()) ?? [:]
+    for k in Self.optionalIdentityFields {
+      if (a[k] as? Bool) == false { a.removeValue(forKey: k) }
+      if (b[k] as? Bool) == false { b.removeValue(forKey: k) }
+    }
     var out: [String] = []
     for key in Set(a.keys).union(b.keys).sorted() where !Self.runtimeFields.contains(key) {
       let va = a[key].map(Self.render) ?? "null"

@@ -1,3 +1,4 @@
+import Collective
 import Foundation
 import NN
 import Pipeline
@@ -85,6 +86,12 @@ public struct RunSummary: Codable, Sendable {
   /// The last checkpoint directory written.
   public var checkpoint: String?
   public var configHash: String
+  /// Ranks of a data-parallel run (`nil` for a single process).
+  public var worldSize: Int? = nil
+  /// Seconds rank 0 spent in collectives (waiting for other ranks included), and in the
+  /// gradient allreduce alone; `nil` for a single process.
+  public var communicationSeconds: Double? = nil
+  public var allreduceSeconds: Double? = nil
 }
 
 /// One training run (or resumed segment of one) over a ``StreamingPipeline``: the training loop
@@ -105,6 +112,9 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
   private let startStep: Int
   private let startCursor: SamplerCursor
   private let startSamples: Int
+  private let communicator: any Communicator
+  /// Samples per step on this rank (`config.batch / worldSize`).
+  public let localBatch: Int
 
   /// Prepares a run: creates `directory` with `config.json` for a new run, or, with `resume`,
   /// checks that `config` matches the saved one (except runtime fields) and loads the latest
@@ -115,9 +125,30 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
     config: TrainingConfig, loader: Loader, sampler: WindowSampler, directory: String,
     resume: Bool = false, stop: StopFlag = StopFlag(), progress: ProgressStyle = .quiet,
     io: (@Sendable () -> IOCounters)? = nil, stopAfter: Int? = nil,
+    communicator: any Communicator = SingleProcessCommunicator(),
     log: @escaping @Sendable (String) -> Void = { _ in }
   ) throws {
     var config = config
+    let (rank, world) = (communicator.rank, communicator.worldSize)
+    guard sampler.rank == rank, sampler.worldSize == world else {
+      throw TrainingError(
+        path: config.catalog,
+        reason: "the sampler is sharded for rank \(sampler.rank) of \(sampler.worldSize), "
+          + "the communicator is rank \(rank) of \(world)")
+    }
+    guard config.batch % world == 0 else {
+      throw TrainingError(
+        path: directory,
+        reason: "--batch \(config.batch) is the global batch and must divide evenly over "
+          + "\(world) ranks")
+    }
+    let minimumLocal = world > 1 && config.gatherNegatives ? 1 : 2
+    guard config.batch / world >= minimumLocal else {
+      throw TrainingError(
+        path: directory,
+        reason: "--batch \(config.batch) over \(world) ranks leaves \(config.batch / world) "
+          + "per rank; each rank needs at least 2 (or 1 with --gather-negatives)")
+    }
     guard loader.layout.channels.count >= 2 else {
       throw TrainingError(
         path: config.catalog,
@@ -136,13 +167,15 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       )
     }
     if let epochs = config.epochs {
-      config.steps = max(1, (epochs * sampler.samplesPerEpoch + config.batch - 1) / config.batch)
+      let perEpoch = sampler.samplesPerEpoch * world
+      config.steps = max(1, (epochs * perEpoch + config.batch - 1) / config.batch)
     }
     if let message = config.validationError() {
       throw TrainingError(path: directory, reason: message)
     }
     let run = RunDirectory(path: directory)
-    trainer = ContrastiveTrainer(config: config, s2Channels: loader.layout.channels[1])
+    trainer = ContrastiveTrainer(
+      config: config, s2Channels: loader.layout.channels[1], communicator: communicator)
     if resume {
       guard let saved = try? TrainingConfig.load(path: run.configPath) else {
         throw TrainingError(
@@ -162,15 +195,23 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
         }
         try trainer.loadWeights(from: checkpoint, step: state.step)
         startStep = state.step
-        startCursor = state.cursor
+        let (cursor, exact) = state.resumeCursor(rank: rank, worldSize: world)
+        startCursor = cursor
         startSamples = state.samplesSeen
-        try run.truncateMetrics(after: state.step)
+        if rank == 0 { try run.truncateMetrics(after: state.step) }
         log("resuming \(directory) from \(checkpoint) (step \(state.step) of \(config.steps))")
+        if (state.worldSize ?? 1) != world {
+          log(
+            "the checkpoint was written by \(state.worldSize ?? 1) rank(s), resuming on \(world): "
+              + "continuing at sample \(cursor.position * world) of epoch \(cursor.epoch)"
+              + (exact
+                ? "" : " (rounded: the sample stream differs slightly from an uninterrupted run)"))
+        }
       } else {
         startStep = 0
         startCursor = SamplerCursor()
         startSamples = 0
-        try run.truncateMetrics(after: 0)
+        if rank == 0 { try run.truncateMetrics(after: 0) }
         log("resuming \(directory): no checkpoint yet, starting from step 0")
       }
     } else {
@@ -184,7 +225,9 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       startCursor = SamplerCursor()
       startSamples = 0
     }
-    try AtomicFile.write(string: config.json(), to: run.configPath)
+    if rank == 0 { try AtomicFile.write(string: config.json(), to: run.configPath) }
+    self.communicator = communicator
+    self.localBatch = config.batch / world
     self.config = config
     self.directory = run
     self.loader = loader
@@ -214,15 +257,21 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
 
   private func loop() throws -> RunSummary {
     BLAS.setThreads(config.blasThreads)
+    let comm = communicator
+    let isRoot = comm.rank == 0
+    // Ranks must hold the same configuration and weights before the first collective step.
+    try comm.checkSame(
+      UInt64(config.hash, radix: 16) ?? 0, what: "the configuration hash (config.json)")
+    try comm.checkSame(trainer.parameterHash, what: "the initial weights")
     let pipeline = StreamingPipeline(
       loader: loader, sampler: sampler, from: startCursor,
       configuration: PipelineConfiguration(
-        slots: max(2 * config.batch, 8) + config.batch, decodeThreads: config.decodeThreads,
+        slots: max(2 * localBatch, 8) + localBatch, decodeThreads: config.decodeThreads,
         onError: config.onError == "fail" ? .fail : .skip, epochs: config.epochs))
     defer { pipeline.stop() }
-    let metrics = try MetricsWriter(path: directory.metricsPath)
-    let reporter = ProgressReporter(style: progress, total: config.steps)
-    let batch = Batch(layout: loader.layout, capacity: config.batch)
+    let metrics = isRoot ? try MetricsWriter(path: directory.metricsPath) : nil
+    let reporter = ProgressReporter(style: isRoot ? progress : .quiet, total: config.steps)
+    let batch = Batch(layout: loader.layout, capacity: localBatch)
     let end = min(config.steps, stopAfter ?? .max)
     let started = NN.Clock.now()
     var cursor = startCursor
@@ -231,6 +280,7 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
     var recent: [StepResult] = []
     var last: StepResult?
     var lastCheckpoint: String?
+    var checkpointed = false
     var firstStepEnd: Double?
     var steadyWait = 0.0
     var steadySamples = 0
@@ -238,32 +288,64 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
     var previousBytes = io?().bytesFetched ?? 0
     let ioAtStart = io?() ?? IOCounters()
 
+    /// Collective: every rank takes part (buffers and cursors), rank 0 writes.
     func checkpoint() throws {
+      checkpointed = true
+      try trainer.averageBuffers()
+      let all = try comm.allgather([Int64(cursor.epoch), Int64(cursor.position)], label: "cursors")
+      let cursors = all.map { SamplerCursor(epoch: Int($0[0]), position: Int($0[1])) }
+      guard isRoot else { return }
       let state = CheckpointState(
         step: trainer.step, cursor: cursor, configHash: config.hash,
         rng: .init(
           seed: config.seed,
           scheme: "keyed: sampler(seed,epoch,slot,attempt), augment(seed,step,sample,view)"),
-        samplesSeen: samples)
+        samplesSeen: samples, worldSize: comm.isDistributed ? comm.worldSize : nil,
+        rankCursors: comm.isDistributed ? cursors : nil)
       lastCheckpoint = try directory.writeCheckpoint(step: trainer.step, state: state) {
         try trainer.saveWeights(to: $0)
       }
     }
 
     while trainer.step < end {
-      if stop.isSet {
+      let wantsStop = stop.isSet
+      let t0 = NN.Clock.now()
+      let comm0 = comm.statistics
+      var hasData = false
+      var failure: (any Error)?
+      if !wantsStop {
+        do { hasData = try pipeline.next(into: batch) } catch { failure = error }
+      }
+      // Every rank learns what the others have (one small allgather): they stop together,
+      // train on the same step, and know each other's sample counts.
+      let control = try comm.allgather(
+        [
+          wantsStop ? 1 : 0, hasData ? 1 : 0, hasData ? Int64(batch.count) : 0,
+          failure == nil ? 0 : 1,
+        ],
+        label: "control")
+      if let failure { throw failure }
+      if let failed = control.indices.first(where: { control[$0][3] != 0 }) {
+        throw CollectiveError(
+          code: .peerFailed, rank: comm.rank, worldSize: comm.worldSize,
+          operation: "step \(trainer.step + 1)",
+          message: "rank \(failed) could not load its batch (see its error); stopping")
+      }
+      if control.contains(where: { $0[0] != 0 }) {
         status = .interrupted
         break
       }
-      let t0 = NN.Clock.now()
-      guard try pipeline.next(into: batch) else {
+      if control.contains(where: { $0[1] == 0 }) {
         status = .dataExhausted
         break
       }
       let t1 = NN.Clock.now()
       cursor = batch.cursor
-      if batch.count < 2 { continue }  // a lone leftover sample has no negatives
-      let r = trainer.train(on: batch)
+      let counts = control.map { Int($0[2]) }
+      let needed = comm.isDistributed && config.gatherNegatives ? 1 : 2
+      // A lone leftover sample has no negatives.
+      if counts.reduce(0, +) < 2 || counts.contains(where: { $0 < needed }) { continue }
+      let r = try trainer.train(on: batch, replicaCounts: counts)
       samples += r.samples
       last = r
       recent.append(r)
@@ -282,7 +364,7 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       previousEnd = t2
       previousBytes = counters.bytesFetched
       let steadyTime = firstStepEnd.map { t2 - $0 } ?? 0
-      try metrics.write([
+      var record: [String: Any] = [
         "step": trainer.step, "epoch": cursor.epoch, "loss": Double(r.loss),
         "lr": Double(r.learningRate), "accuracy": Double(r.accuracy),
         "temperature": Double(r.temperature), "grad_norm": r.gradientNorm,
@@ -290,7 +372,15 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
         "wait_seconds": t1 - t0, "stall_pct": 100 * stats.stallFraction,
         "bytes_fetched": counters.bytesFetched, "cache_hit_rate": counters.cacheHitRate,
         "samples_seen": samples, "skipped": stats.skipped, "failures": stats.failures,
-      ])
+      ]
+      if comm.isDistributed {
+        let c = comm.statistics
+        record["world_size"] = comm.worldSize
+        record["comm_seconds"] = c.seconds - comm0.seconds
+        record["allreduce_seconds"] =
+          (c.secondsByLabel["gradients"] ?? 0) - (comm0.secondsByLabel["gradients"] ?? 0)
+      }
+      try metrics?.write(record)
       let averageStep = steadyTime > 0 ? steadyTime / Double(trainer.step - startStep - 1) : t2 - t1
       reporter.update(
         step: trainer.step, loss: r.loss, accuracy: r.accuracy,
@@ -302,13 +392,13 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       if trainer.step % config.checkpointEvery == 0 && trainer.step < end { try checkpoint() }
     }
     reporter.finish()
-    if trainer.step > startStep || lastCheckpoint == nil { try checkpoint() }
+    if trainer.step > startStep || !checkpointed { try checkpoint() }
     let stats = pipeline.stats
     let wall = NN.Clock.now() - started
     let steadyTime = firstStepEnd.map { NN.Clock.now() - $0 } ?? 0
     let steadySteps = max(trainer.step - startStep - 1, 0)
     let counters = io?() ?? IOCounters()
-    let summary = RunSummary(
+    var summary = RunSummary(
       status: status, steps: trainer.step, totalSteps: config.steps, resumedFrom: startStep,
       finalLoss: last?.loss,
       meanLoss: recent.isEmpty ? nil : recent.map(\.loss).reduce(0, +) / Float(recent.count),
@@ -325,6 +415,13 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
         cacheHits: counters.cacheHits - ioAtStart.cacheHits,
         cacheMisses: counters.cacheMisses - ioAtStart.cacheMisses),
       pipeline: stats, checkpoint: lastCheckpoint, configHash: config.hash)
+    if comm.isDistributed {
+      let c = comm.statistics
+      summary.worldSize = comm.worldSize
+      summary.communicationSeconds = c.seconds
+      summary.allreduceSeconds = c.secondsByLabel["gradients"] ?? 0
+    }
+    guard isRoot else { return summary }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try AtomicFile.write(Array(try encoder.encode(summary)) + [10], to: directory.summaryPath)
