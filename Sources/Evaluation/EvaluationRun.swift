@@ -27,6 +27,9 @@ public struct EvaluationRequest: Sendable {
   public var seed: UInt64
   /// I/O options for the catalog and COGs.
   public var sourceOptions: SourceOptions
+  /// For random init: a run whose pairing thresholds and S2 bands to use, so that a comparison
+  /// reads the same windows for every checkpoint (nil: `tandem train`'s defaults).
+  public var reference: TrainingConfig?
 
   /// Creates a request.
   public init(
@@ -124,14 +127,21 @@ public enum EvaluationRun {
           path: request.checkpoint, reason: "expected random or random:SEED (SEED an integer)")
       }
       let initSeed = (random ?? nil) ?? request.seed
+      let reference = request.reference ?? TrainingConfig()
       let frozen = ProbeFeatures(
         input: input,
         encoders: isRandom
           ? FrozenEncoder.random(
             model: request.model ?? .small, modalities: input.modalities,
-            s2Bands: TrainingConfig().s2Bands, seed: initSeed)
+            s2Bands: reference.s2Bands, seed: initSeed)
           : try FrozenEncoder.load(runDirectory: request.checkpoint, modalities: input.modalities))
-      let config = frozen.config
+      var config = frozen.config
+      if isRandom {
+        // Same pairs as the reference run: same thresholds (and, above, the same S2 bands).
+        config.maxDays = reference.maxDays
+        config.maxCloud = reference.maxCloud
+        config.minOverlap = reference.minOverlap
+      }
       let size = request.windowSize ?? (isRandom ? 128 : config.size)
       guard size >= 16 && size % 16 == 0 else {
         throw TrainingError(

@@ -86,11 +86,15 @@ enum EvalCommand {
     if let size, size < 16 || size % 16 != 0 {
       throw parsed.usageError("--size must be a positive multiple of 16")
     }
-    if size == nil && checkpoints.count > 1,
-      let run = checkpoints.first(where: { !$0.hasPrefix("random") })
-    {
-      // A comparison uses one window size: the first run's (random init has no size of its own).
-      size = try TrainingConfig.load(path: RunDirectory(path: run).configPath).size
+    // A comparison reads the same windows for every checkpoint: random init takes the first
+    // run's pairing thresholds and S2 bands, and (unless --size) its window size.
+    var reference: TrainingConfig?
+    if checkpoints.count > 1, let run = checkpoints.first(where: { !$0.hasPrefix("random") }) {
+      let path = RunDirectory(path: run).configPath
+      if FileManager.default.fileExists(atPath: path) {
+        reference = try TrainingConfig.load(path: path)
+        if size == nil { size = reference?.size }
+      }
     }
     let fraction = try parsed.value("train-fraction", default: 1.0)
     guard fraction > 0 && fraction <= 1 else {
@@ -104,10 +108,12 @@ enum EvalCommand {
     let quiet = parsed.flag("quiet")
     let sourceOptions = try IOOptions.sourceOptions(from: parsed)
     let requests = checkpoints.map { checkpoint in
-      EvaluationRequest(
+      var request = EvaluationRequest(
         checkpoint: checkpoint, catalog: catalog, task: task, input: input, probe: probe,
         trainFraction: fraction, windowSize: size, model: model, seed: seed,
         sourceOptions: sourceOptions)
+      request.reference = reference
+      return request
     }
     let reports = try await EvaluationRun.run(requests) { line, request in
       if !quiet {

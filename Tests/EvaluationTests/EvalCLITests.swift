@@ -173,6 +173,33 @@ struct EvalCLITests {
     #expect(pretrained > (random.max() ?? 1) + 0.1, "pretrained \(pretrained), random \(random)")
   }
 
+  /// Random init in a comparison reads the same windows as the run, also when the run paired
+  /// with other thresholds than the defaults (here --max-days 30 instead of 3: more pairs).
+  @Test func randomInitUsesTheRunsPairing() throws {
+    let dir = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let source = TandemCLI.packageRoot.appendingPathComponent(
+      "Tests/EvaluationTests/Fixtures/tiny-multimodal"
+    ).path
+    let run = dir + "/run"
+    try FileManager.default.copyItem(atPath: source, toPath: run)
+    let configPath = run + "/config.json"
+    let config = try String(contentsOfFile: configPath, encoding: .utf8)
+    try config.replacingOccurrences(of: "\"maxDays\" : 3,", with: "\"maxDays\" : 30,")
+      .write(toFile: configPath, atomically: true, encoding: .utf8)
+    let r = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
+      "landcover", "--modality", "s1", "--catalog", fixtureCatalog, "--json", "--quiet",
+      "--no-save",
+    ])
+    try #require(r.status == 0, "\(r.stderr)")
+    let reports = try r.stdout.split(separator: "\n").map { try json(String($0)) }
+    try #require(reports.count == 2)
+    let windows = reports.map { $0["test_windows"] as? Int ?? -1 }
+    #expect(windows[0] == windows[1], "test windows \(windows)")
+    #expect(windows[0] > 300)  // more pairs than with --max-days 3 (300 windows)
+  }
+
   /// The real Sen1Floods11 chip (S1 in dB, labels −1 = no data): west half fits, east half scores.
   @Test func sen1floods11Chip() throws {
     let catalog = TandemCLI.packageRoot.appendingPathComponent("Catalogs/real/catalog.json").path
