@@ -337,15 +337,7 @@ public enum EmbeddingRun {
         dataset: dataset, windowSize: size, samples: 32, seed: request.seed,
         sourceOptions: request.sourceOptions)
     }
-    let path = request.checkpoint + "/normalization.json"
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TrainingError(path: path, reason: "missing (the run's saved normalization)")
-    }
-    do {
-      return try JSONDecoder().decode(Normalization.self, from: data)
-    } catch {
-      throw TrainingError(path: path, reason: "invalid normalization: \(error)")
-    }
+    return try RunDirectory(path: request.checkpoint).loadNormalization()
   }
 
   /// Up to 64 accepted windows of the seeded sampler (first epoch), for BatchNorm calibration.

@@ -216,19 +216,6 @@ public enum EvaluationRun {
       return report
     }
 
-    /// The run's saved normalization.
-    func savedNormalization(_ request: EvaluationRequest) throws -> Normalization {
-      let path = request.checkpoint + "/normalization.json"
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw TrainingError(path: path, reason: "missing (the run's saved normalization)")
-      }
-      do {
-        return try JSONDecoder().decode(Normalization.self, from: data)
-      } catch {
-        throw TrainingError(path: path, reason: "invalid normalization: \(error)")
-      }
-    }
-
     /// Windows of S1/S2 pairs on probe-train and test tiles, standardized for the checkpoint.
     mutating func pairSplit(
       _ request: EvaluationRequest, config: TrainingConfig, input: ProbeInput, size: Int,
@@ -251,7 +238,7 @@ public enum EvaluationRun {
           dataset: dataset, windowSize: size, samples: 32, seed: initSeed,
           sourceOptions: request.sourceOptions)
       } else {
-        normalization = try savedNormalization(request)
+        normalization = try RunDirectory(path: request.checkpoint).loadNormalization()
       }
       let key = WindowKey(
         catalog: catalog, size: size, s2Bands: config.s2Bands, pairing: pairing,
@@ -310,7 +297,7 @@ public enum EvaluationRun {
         normalization = Normalization(
           s1ToDecibels: false, s1Mean: mean, s1Std: std, s2Mean: [], s2Std: [])
       } else {
-        normalization = try savedNormalization(request)
+        normalization = try RunDirectory(path: request.checkpoint).loadNormalization()
         normalization.s1ToDecibels = false  // the chips are in dB already
       }
       return units.standardized(with: normalization)

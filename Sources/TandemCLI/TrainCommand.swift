@@ -267,14 +267,11 @@ enum TrainCommand {
     context: RunContext, dataset: PairDataset, options: SourceOptions
   ) async throws -> Normalization {
     let config = context.config
-    let normalizationPath = context.directory + "/normalization.json"
+    let run = RunDirectory(path: context.directory)
+    let normalizationPath = run.normalizationPath
     let normalization: Normalization
-    if context.resume, let data = FileManager.default.contents(atPath: normalizationPath) {
-      do {
-        normalization = try JSONDecoder().decode(Normalization.self, from: data)
-      } catch {
-        throw TrainingError(path: normalizationPath, reason: "invalid normalization: \(error)")
-      }
+    if context.resume && FileManager.default.fileExists(atPath: normalizationPath) {
+      normalization = try run.loadNormalization()
     } else {
       context.log("estimating per-band normalization from 32 windows…")
       normalization = try await NormalizationEstimator.estimate(

@@ -81,7 +81,21 @@ public struct RunDirectory: Sendable {
 
   public var configPath: String { path + "/config.json" }
   public var metricsPath: String { path + "/metrics.jsonl" }
+  public var normalizationPath: String { path + "/normalization.json" }
   public var latestPath: String { path + "/latest" }
+
+  /// The run's saved `normalization.json`; missing or invalid is a `TrainingError` naming it.
+  public func loadNormalization() throws -> Normalization {
+    guard let data = FileManager.default.contents(atPath: normalizationPath) else {
+      throw TrainingError(
+        path: normalizationPath, reason: "missing (the run's saved normalization)")
+    }
+    do {
+      return try JSONDecoder().decode(Normalization.self, from: data)
+    } catch {
+      throw TrainingError(path: normalizationPath, reason: "invalid normalization: \(error)")
+    }
+  }
   public var summaryPath: String { path + "/summary.json" }
 
   /// Path of the checkpoint directory of `step`.
