@@ -229,11 +229,24 @@ public final class PairLoader: SampleLoader, Sendable {
     let readers = region.s1 + region.s2 + (region.cloudMask.map { [$0] } ?? [])
     let fetched = try await withThrowingTaskGroup(of: (Int, FetchedAsset).self) { group in
       for (i, reader) in readers.enumerated() {
-        group.addTask { (i, try await self.fetchAsset(reader, sample: sample)) }
+        group.addTask {
+          // Awaited into a local first: see `Scripts/lint-async-tuples` (Swift 6.3 corrupts a
+          // tuple built across a suspension in release builds).
+          let asset = try await self.fetchAsset(reader, sample: sample)
+          return (i, asset)
+        }
       }
       var out = [FetchedAsset?](repeating: nil, count: readers.count)
-      for try await (i, asset) in group { out[i] = asset }
-      return out.map { $0! }
+      for try await (i, asset) in group where out.indices.contains(i) { out[i] = asset }
+      return try out.enumerated().map { i, asset in
+        guard let asset else {
+          throw PipelineError(
+            location: readers[i].href,
+            message: "no bytes were fetched for window \(sample) (internal error; please report it)"
+          )
+        }
+        return asset
+      }
     }
     let s1 = Array(fetched[0..<region.s1.count])
     let s2 = Array(fetched[region.s1.count..<(region.s1.count + region.s2.count)])

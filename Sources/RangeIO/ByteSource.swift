@@ -21,6 +21,45 @@ public protocol ByteSource: Sendable {
 extension ByteSource {
   /// Reads one range.
   public func read(_ range: ByteRange) async throws(RangeIOError) -> [UInt8] {
-    try await read([range])[0]
+    let buffers = try await read([range])
+    return try ByteReads.complete(buffers, for: [range], location: location)[0]
+  }
+}
+
+/// Checks on the result of a batched read, shared by the sources that assemble one from parts
+/// (memory, cache, coalesced network requests).
+public enum ByteReads {
+  /// `slots` as the read's result: one buffer per range, each exactly the range's length. A
+  /// missing or misfit slot (a source that broke the ``ByteSource`` contract, or an internal
+  /// bug) is a typed error naming the range, never a trap or a silently short buffer.
+  public static func complete(
+    _ slots: [[UInt8]?], for ranges: [ByteRange], location: String
+  ) throws(RangeIOError) -> [[UInt8]] {
+    guard slots.count == ranges.count else {
+      throw RangeIOError(
+        .incomplete, location: location,
+        message:
+          "\(slots.count) buffers for \(ranges.count) requested ranges (internal error; please report it)"
+      )
+    }
+    var out: [[UInt8]] = []
+    out.reserveCapacity(slots.count)
+    for (slot, range) in zip(slots, ranges) {
+      guard let bytes = slot, bytes.count == Int(range.length) else {
+        let got = slot.map { "\($0.count) bytes were" } ?? "no bytes were"
+        throw RangeIOError(
+          .incomplete, location: location, range: range,
+          message: "\(got) assigned to this range (internal error; please report it)")
+      }
+      out.append(bytes)
+    }
+    return out
+  }
+
+  /// ``complete(_:for:location:)`` for a read that came back whole from another source.
+  public static func complete(
+    _ buffers: [[UInt8]], for ranges: [ByteRange], location: String
+  ) throws(RangeIOError) -> [[UInt8]] {
+    try complete(buffers.map(Optional.some), for: ranges, location: location)
   }
 }

@@ -131,7 +131,7 @@ public final class HTTPSource: VersionedByteSource {
         }
       }
     }
-    return results.map { $0! }
+    return try ByteReads.complete(results, for: ranges, location: location)
   }
 
   // MARK: probe (size + validators)
@@ -267,14 +267,16 @@ public final class HTTPSource: VersionedByteSource {
     if pending.count == 1 {
       out[pending[0]] = try await fetch(merged[pending[0]], version: version)
     } else if !pending.isEmpty {
+      // Each child awaits its result into a local before building the (index, result) tuple.
+      // Swift 6.3's optimizer corrupts a tuple whose first element is written before a
+      // suspension and the rest after it (swiftlang/swift#91911, reverted in #92155): written
+      // as `return (i, .success(try await …))`, release builds returned index 0 from every
+      // child and the missing slots trapped. `Scripts/lint-async-tuples` keeps the pattern out.
       let results = await withTaskGroup(of: (Int, Result<[UInt8], RangeIOError>).self) { group in
         for i in pending {
           group.addTask {
-            do throws(RangeIOError) {
-              return (i, .success(try await self.fetch(merged[i], version: version)))
-            } catch {
-              return (i, .failure(error))
-            }
+            let result = await self.fetchResult(merged[i], version: version)
+            return (i, result)
           }
         }
         var collected: [(Int, Result<[UInt8], RangeIOError>)] = []
@@ -288,7 +290,18 @@ public final class HTTPSource: VersionedByteSource {
         }
       }
     }
-    return out.map { $0! }
+    return try ByteReads.complete(out, for: merged, location: location)
+  }
+
+  /// ``fetch(_:version:)`` as a value, for task-group children.
+  private func fetchResult(
+    _ range: ByteRange, version: ObjectVersion
+  ) async -> Result<[UInt8], RangeIOError> {
+    do throws(RangeIOError) {
+      return .success(try await fetch(range, version: version))
+    } catch {
+      return .failure(error)
+    }
   }
 
   /// One request for one range, with retries; the bytes are validated against `version`.
@@ -386,7 +399,8 @@ public final class HTTPSource: VersionedByteSource {
       return .failure(error)
     }
     stats.bytesFetched.add(response.body.count, ordering: .relaxed)
-    let span = ByteRange(offset: merged[0].offset, length: merged.last!.end - merged[0].offset)
+    guard let first = merged.first, let last = merged.last else { return .success([]) }
+    let span = ByteRange(offset: first.offset, length: last.end - first.offset)
     do {
       try checkCommon(response, range: span)
       try checkVersion(response, range: span, version: version)

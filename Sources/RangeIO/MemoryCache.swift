@@ -66,12 +66,14 @@ public final class MemoryCachedSource: ByteSource {
       }
     }
     if !missing.isEmpty {
-      let fetched = try await base.read(missing.map { ranges[$0] })
+      let wanted = missing.map { ranges[$0] }
+      let fetched = try ByteReads.complete(
+        try await base.read(wanted), for: wanted, location: location)
       for (k, i) in missing.enumerated() {
         out[i] = fetched[k]
         cache.put(location, ranges[i], fetched[k])
       }
     }
-    return out.map { $0! }
+    return try ByteReads.complete(out, for: ranges, location: location)
   }
 }

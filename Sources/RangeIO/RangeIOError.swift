@@ -39,6 +39,9 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     public static let refused = Code("refused by the remote-catalog policy")
     /// The reading task was cancelled; the transfer was aborted.
     public static let cancelled = Code("cancelled")
+    /// A read finished without bytes for one of its ranges: an internal inconsistency, reported
+    /// instead of trapping.
+    public static let incomplete = Code("incomplete read")
   }
 
   public var code: Code

@@ -99,6 +99,17 @@ public struct STACLoader: Sendable {
     return (doc, decoder.warnings)
   }
 
+  /// ``document(_:)`` as a value, for task-group children.
+  func documentResult(
+    _ request: DocumentRequest
+  ) async -> Result<(STACDocument, [STACWarning]), STACError> {
+    do throws(STACError) {
+      return .success(try await document(request))
+    } catch {
+      return .failure(error)
+    }
+  }
+
   /// Fetches and decodes one document by location (GET).
   public func document(at location: String) async throws(STACError) -> STACDocument {
     try await document(DocumentRequest(url: location)).0
@@ -357,26 +368,26 @@ public struct STACLoader: Sendable {
         let i = next
         let request = DocumentRequest(url: level[i].url)
         group.addTask {
-          // An untyped do/catch: with `do throws(STACError)` here the release build (Swift 6.3)
-          // returned corrupted (index, result) tuples from the child tasks.
-          do {
-            return (i, .success(try await self.document(request)))
-          } catch let error as STACError {
-            return (i, .failure(error))
-          } catch {
-            return (
-              i, .failure(STACError(.io, location: request.url, message: "\(error)"))
-            )
-          }
+          // The result is awaited into a local before the tuple is built: Swift 6.3's optimizer
+          // corrupts a tuple written partly before and partly after a suspension
+          // (swiftlang/swift#91911; `Scripts/lint-async-tuples` keeps the pattern out).
+          let result = await self.documentResult(request)
+          return (i, result)
         }
         next += 1
       }
       while next < level.count && next < options.maxConcurrency { launch() }
       while let (i, r) = await group.next() {
-        results[i] = r
+        if results.indices.contains(i) { results[i] = r }
         if next < level.count { launch() }
       }
     }
-    return results.map { $0! }
+    return results.enumerated().map { i, result in
+      result
+        ?? .failure(
+          STACError(
+            .io, location: level[i].url,
+            message: "the document was never fetched (internal error; please report it)"))
+    }
   }
 }

@@ -95,7 +95,8 @@ enum BenchReadCommand {
         var prepared: [(Int, WindowPlan, FetchedBlocks)] = []
         for job in jobs[chunk..<min(chunk + 128, jobs.count)] {
           let plan = try await ds[job.dataset].plan(window: job.window)
-          prepared.append((job.dataset, plan, try await ds[job.dataset].fetch(plan)))
+          let blocks = try await ds[job.dataset].fetch(plan)
+          prepared.append((job.dataset, plan, blocks))
         }
         let work = prepared
         let cpuStart = processCPUSeconds()

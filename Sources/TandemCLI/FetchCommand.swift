@@ -113,7 +113,11 @@ enum FetchCommand {
       func add() {
         let i = next
         next += 1
-        group.addTask { (i, try await source.read(batches[i])) }
+        group.addTask {
+          // Awaited into a local first: see `Scripts/lint-async-tuples`.
+          let bytes = try await source.read(batches[i])
+          return (i, bytes)
+        }
       }
       while next < min(parallel, batches.count) { add() }
       while let (i, bytes) = try await group.next() {

@@ -46,8 +46,9 @@ public final class CachingSource: ByteSource {
 
   private func pin(_ version: ObjectVersion) -> ObjectVersion {
     pinned.withLock { current in
-      if current == nil { current = version }
-      return current!
+      let kept = current ?? version
+      current = kept
+      return kept
     }
   }
 
@@ -74,7 +75,9 @@ public final class CachingSource: ByteSource {
     stats.cacheHits.add(nonEmpty - misses.count, ordering: .relaxed)
     stats.cacheMisses.add(misses.count, ordering: .relaxed)
     cache.countLookups(hits: nonEmpty - misses.count, misses: misses.count)
-    guard !misses.isEmpty else { return results.map { $0! } }
+    guard !misses.isEmpty else {
+      return try ByteReads.complete(results, for: ranges, location: location)
+    }
     let missing = misses.map { ranges[$0] }
     if cache.offline {
       cache.noteMissing(identity, ranges: missing)
@@ -98,12 +101,13 @@ public final class CachingSource: ByteSource {
       }
       originChecked.store(true, ordering: .relaxed)
     }
-    let fetched = try await inner.read(missing)
+    let fetched = try ByteReads.complete(
+      try await inner.read(missing), for: missing, location: location)
     for (j, i) in misses.enumerated() {
       cache.store(key(version, ranges[i]), range: ranges[i], data: fetched[j])
       results[i] = fetched[j]
     }
-    return results.map { $0! }
+    return try ByteReads.complete(results, for: ranges, location: location)
   }
 
   private func key(_ version: ObjectVersion, _ range: ByteRange) -> String {

@@ -29,11 +29,14 @@ struct ConcurrencyTests {
     for (w, o) in jobs { sequential.append(try await ds.read(window: w, overview: o)) }
     let concurrent = try await withThrowingTaskGroup(of: (Int, Raster).self) { group in
       for (i, (w, o)) in jobs.enumerated() {
-        group.addTask { (i, try await ds.read(window: w, overview: o)) }
+        group.addTask {
+          let raster = try await ds.read(window: w, overview: o)
+          return (i, raster)
+        }
       }
       var out = [Raster?](repeating: nil, count: jobs.count)
       for try await (i, r) in group { out[i] = r }
-      return out.map { $0! }
+      return out.compactMap { $0 }
     }
     #expect(concurrent == sequential)
   }
