@@ -1,4 +1,5 @@
 import Synchronization
+import TandemTestSupport
 import Testing
 
 @testable import RangeIO
@@ -7,10 +8,10 @@ import Testing
   static let blob = testBlob(50_000, seed: 4)
 
   @Test func authorizationHeaderIsSentButNeverReported() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.headers["authorization"] == "Bearer s3cr3t-token"
         ? serveRange(AuthTests.blob, request)
-        : FaultServer.Response(status: 401, headers: [], body: [])
+        : TestHTTPServer.Response(status: 401, headers: [], body: [])
     }
     defer { server.stop() }
     var options = fastOptions()
@@ -28,7 +29,7 @@ import Testing
 
   @Test func awsSigV4SignsEveryRequest() async throws {
     let seen = Mutex<[String]>([])
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       seen.withLock { $0.append(request.headers["authorization"] ?? "") }
       return serveRange(AuthTests.blob, request)
     }

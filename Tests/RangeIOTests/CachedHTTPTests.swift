@@ -1,4 +1,5 @@
 import Foundation
+import TandemTestSupport
 import Testing
 import TileCache
 
@@ -7,7 +8,7 @@ import TileCache
 @Suite(.timeLimit(.minutes(1))) struct CachedHTTPTests {
   @Test func warmCacheRepeatMakesZeroRequests() async throws {
     let blob = testBlob(200_000, seed: 3)
-    let server = try FaultServer { serveRange(blob, $0) }
+    let server = try TestHTTPServer { serveRange(blob, $0) }
     defer { server.stop() }
     let dir = NSTemporaryDirectory() + "tandem-http-cache-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTestSupport
 import Testing
 
 @testable import RangeIO
@@ -44,7 +45,7 @@ private func tandem(
 struct FetchCommandTests {
   @Test func coldWarmOfflineAndTwoProcessesSharingACache() async throws {
     let blob = testBlob(3_000_000, seed: 9)
-    let server = try FaultServer { serveRange(blob, $0) }
+    let server = try TestHTTPServer { serveRange(blob, $0) }
     defer { server.stop() }
     let dir = NSTemporaryDirectory() + "tandem-fetch-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import Synchronization
 import TandemBase
+import TandemTestSupport
 import Testing
 
 @testable import RangeIO
@@ -46,7 +47,7 @@ func expectError(
   let far = ByteRange(offset: 200_000, length: 5000)
 
   @Test func sizeAndRandomReadsEqualTheBlob() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     let source = HTTPSource(url: server.url("/blob"), options: fastOptions())
     #expect(try await source.size() == UInt64(blob.count))
@@ -64,7 +65,7 @@ func expectError(
   }
 
   @Test func probeBytesServeHeaderReadsAndCoalescingMergesNearbyRanges() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     var options = fastOptions()
     options.coalesceGap = 1000
@@ -88,7 +89,7 @@ func expectError(
   }
 
   @Test func keepAliveReusesOneConnectionForSequentialReads() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     var options = fastOptions()
     options.version = .http1
@@ -102,7 +103,7 @@ func expectError(
   }
 
   @Test func manyConcurrentReadsFromSeveralTasks() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     var options = fastOptions()
     options.coalesceGap = nil
@@ -132,7 +133,7 @@ func expectError(
   }
 
   @Test func multiRangeRequestParsesMultipartByteranges() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     var options = fastOptions()
     options.multiRange = true
@@ -152,9 +153,9 @@ func expectError(
 
   @Test(arguments: [500, 502, 503, 504, 429, 408])
   func transientStatusesAreRetried(status: Int) async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index == 1 || request.index == 2
-        ? FaultServer.Response(status: status, headers: [("Retry-After", "0")], body: [])
+        ? TestHTTPServer.Response(status: status, headers: [("Retry-After", "0")], body: [])
         : serveRange(HTTPSourceTests.blob, request)
     }
     defer { server.stop() }
@@ -165,9 +166,9 @@ func expectError(
   }
 
   @Test func retryAfterIsHonoured() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index == 0
-        ? FaultServer.Response(status: 429, headers: [("Retry-After", "1")], body: [])
+        ? TestHTTPServer.Response(status: 429, headers: [("Retry-After", "1")], body: [])
         : serveRange(HTTPSourceTests.blob, request)
     }
     defer { server.stop() }
@@ -178,7 +179,9 @@ func expectError(
   }
 
   @Test func persistentFailureEndsWithTypedErrorAfterRetryBudget() async throws {
-    let server = try FaultServer { _ in FaultServer.Response(status: 503, headers: [], body: []) }
+    let server = try TestHTTPServer { _ in
+      TestHTTPServer.Response(status: 503, headers: [], body: [])
+    }
     defer { server.stop() }
     let source = HTTPSource(
       url: server.url("/blob?X-Amz-Signature=TOPSECRET"), options: fastOptions(retries: 2))
@@ -192,7 +195,9 @@ func expectError(
   }
 
   @Test func globalRetryBudgetIsShared() async throws {
-    let server = try FaultServer { _ in FaultServer.Response(status: 500, headers: [], body: []) }
+    let server = try TestHTTPServer { _ in
+      TestHTTPServer.Response(status: 500, headers: [], body: [])
+    }
     defer { server.stop() }
     var options = fastOptions(retries: 10)
     options.retryBudget = RetryBudget(limit: 3)
@@ -221,9 +226,9 @@ func expectError(
   @Test func occasionalFailuresDoNotDrainTheBudget() async throws {
     // Every 5th request fails once: 40 reads need 10 retries, 4 times the budget, which
     // successes keep refilling.
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index % 5 == 4
-        ? FaultServer.Response(status: 503, headers: [], body: [])
+        ? TestHTTPServer.Response(status: 503, headers: [], body: [])
         : serveRange(HTTPSourceTests.blob, request)
     }
     defer { server.stop() }
@@ -238,7 +243,7 @@ func expectError(
   }
 
   @Test func connectionResetMidBodyIsRetried() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       if request.index == 1 { response.resetAfter = 1000 }
       return response
@@ -250,7 +255,7 @@ func expectError(
   }
 
   @Test func truncatedBodyIsRetriedThenFails() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       if request.index >= 1 { response.truncateAfter = 100 }
       return response
@@ -263,7 +268,7 @@ func expectError(
   }
 
   @Test func truncatedBodyOnceRecovers() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       if request.index == 1 { response.truncateAfter = 100 }
       return response
@@ -274,7 +279,7 @@ func expectError(
   }
 
   @Test func wrongContentRangeIsRejected() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       if request.index >= 1 {
         // Right length, wrong place: the bytes would be silently wrong if accepted.
@@ -292,8 +297,9 @@ func expectError(
   }
 
   @Test func serverIgnoringRangeServesSmallPrefixAndRefusesTheRestWithoutBuffering() async throws {
-    let server = try FaultServer { request in
-      FaultServer.Response(status: 200, headers: [("ETag", "\"v1\"")], body: HTTPSourceTests.blob)
+    let server = try TestHTTPServer { request in
+      TestHTTPServer.Response(
+        status: 200, headers: [("ETag", "\"v1\"")], body: HTTPSourceTests.blob)
     }
     defer { server.stop() }
     let source = HTTPSource(url: server.url("/blob"), options: fastOptions())
@@ -308,10 +314,10 @@ func expectError(
   }
 
   @Test func serverThatStopsHonouringRangeIsHandled() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index == 0
         ? serveRange(HTTPSourceTests.blob, request)
-        : FaultServer.Response(
+        : TestHTTPServer.Response(
           status: 200, headers: [("ETag", "\"v1\"")], body: HTTPSourceTests.blob)
     }
     defer { server.stop() }
@@ -324,7 +330,7 @@ func expectError(
 
   @Test func etagChangeMidRunIsObjectChanged() async throws {
     let other = testBlob(300_000, seed: 2)
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index == 0
         ? serveRange(HTTPSourceTests.blob, request, etag: "\"v1\"")
         : serveRange(other, request, etag: "\"v2\"")
@@ -338,7 +344,7 @@ func expectError(
 
   @Test func sizeChangeWithoutValidatorsIsObjectChanged() async throws {
     let longer = HTTPSourceTests.blob + [1, 2, 3]
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.index == 0
         ? serveRange(HTTPSourceTests.blob, request, etag: nil)
         : serveRange(longer, request, etag: nil)
@@ -350,7 +356,7 @@ func expectError(
   }
 
   @Test func stalledServerTimesOut() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       response.delay = 5
       return response
@@ -366,7 +372,7 @@ func expectError(
   }
 
   @Test func cancellingTheReaderAbortsTheTransfer() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       var response = serveRange(HTTPSourceTests.blob, request)
       if request.index >= 1 { response.delay = 8 }
       return response
@@ -397,9 +403,9 @@ func expectError(
   }
 
   @Test func redirectToAnotherPathIsFollowed() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.path == "/old"
-        ? FaultServer.Response(status: 302, headers: [("Location", "/new")], body: [])
+        ? TestHTTPServer.Response(status: 302, headers: [("Location", "/new")], body: [])
         : serveRange(HTTPSourceTests.blob, request)
     }
     defer { server.stop() }
@@ -408,8 +414,8 @@ func expectError(
   }
 
   @Test func redirectToNonHTTPSchemeIsRefused() async throws {
-    let server = try FaultServer { _ in
-      FaultServer.Response(status: 302, headers: [("Location", "file:///etc/passwd")], body: [])
+    let server = try TestHTTPServer { _ in
+      TestHTTPServer.Response(status: 302, headers: [("Location", "file:///etc/passwd")], body: [])
     }
     defer { server.stop() }
     let source = HTTPSource(url: server.url("/x"), options: fastOptions())
@@ -417,8 +423,8 @@ func expectError(
   }
 
   @Test func redirectLoopIsBounded() async throws {
-    let server = try FaultServer { _ in
-      FaultServer.Response(status: 302, headers: [("Location", "/loop")], body: [])
+    let server = try TestHTTPServer { _ in
+      TestHTTPServer.Response(status: 302, headers: [("Location", "/loop")], body: [])
     }
     defer { server.stop() }
     let source = HTTPSource(url: server.url("/loop"), options: fastOptions())
@@ -431,7 +437,8 @@ func expectError(
     (418, .httpStatus),
   ])
   func errorStatusesMapToCodes(status: Int, code: RangeIOError.Code) async throws {
-    let server = try FaultServer { _ in FaultServer.Response(status: status, headers: [], body: [])
+    let server = try TestHTTPServer { _ in
+      TestHTTPServer.Response(status: status, headers: [], body: [])
     }
     defer { server.stop() }
     let source = HTTPSource(url: server.url("/missing.tif"), options: fastOptions())
@@ -442,9 +449,9 @@ func expectError(
   }
 
   @Test func outOfBoundsAndEmptyObject() async throws {
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       request.path == "/empty"
-        ? FaultServer.Response(status: 416, headers: [("Content-Range", "bytes */0")], body: [])
+        ? TestHTTPServer.Response(status: 416, headers: [("Content-Range", "bytes */0")], body: [])
         : serveRange(HTTPSourceTests.blob, request)
     }
     defer { server.stop() }
@@ -458,7 +465,7 @@ func expectError(
   }
 
   @Test func byteSourcesOpenReturnsHTTPSource() async throws {
-    let server = try FaultServer { serveRange(HTTPSourceTests.blob, $0) }
+    let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }
     let stats = IOStats()
     let source = try ByteSources.open(server.url("/blob"), options: SourceOptions(stats: stats))

@@ -6,7 +6,7 @@ import Testing
 /// request (counted at the server) and an offline miss exits 1 naming the missing object.
 @Suite(.serialized, .enabled(if: TandemCLI.binary != nil), .timeLimit(.minutes(1)))
 struct ReadInfoCacheTests {
-  /// A small COG written by `tandem fixtures` (deterministic), its bytes served by `FaultServer`.
+  /// A small COG written by `tandem fixtures` (deterministic), its bytes served by `TestHTTPServer`.
   static func makeCOG(in dir: String) throws -> [UInt8] {
     let world = dir + "/world"
     let made = try TandemCLI.run([
@@ -36,7 +36,7 @@ struct ReadInfoCacheTests {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let cog = try Self.makeCOG(in: dir)
-    let server = try FaultServer(maxRequests: 200) { serveRange(cog, $0) }
+    let server = try TestHTTPServer(maxRequests: 200) { serveRange(cog, $0) }
     defer { server.stop() }
     let url = server.url("/scene.tif")
     let cache = ["--cache", dir + "/cache"]

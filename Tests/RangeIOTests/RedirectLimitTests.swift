@@ -1,4 +1,5 @@
 import RangeIO
+import TandemTestSupport
 import Testing
 
 /// ``HTTPOptions/maxRedirects`` bounds the redirects followed; going over is `.limitExceeded`
@@ -7,9 +8,9 @@ import Testing
   @Test(arguments: [1, 2])
   func redirectChainOverTheLimit(limit: Int) async throws {
     // /r0 → /r1 → … → /r9: longer than any limit tested.
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       let n = Int(request.path.dropFirst(2)) ?? 0
-      return FaultServer.Response(status: 302, headers: [("Location", "/r\(n + 1)")], body: [])
+      return TestHTTPServer.Response(status: 302, headers: [("Location", "/r\(n + 1)")], body: [])
     }
     defer { server.stop() }
     var options = fastOptions()
@@ -25,10 +26,10 @@ import Testing
 
   @Test func redirectChainWithinTheLimit() async throws {
     let body: [UInt8] = Array(0..<100)
-    let server = try FaultServer { request in
+    let server = try TestHTTPServer { request in
       switch request.path {
-      case "/a": FaultServer.Response(status: 301, headers: [("Location", "/b")], body: [])
-      case "/b": FaultServer.Response(status: 302, headers: [("Location", "/c")], body: [])
+      case "/a": TestHTTPServer.Response(status: 301, headers: [("Location", "/b")], body: [])
+      case "/b": TestHTTPServer.Response(status: 302, headers: [("Location", "/c")], body: [])
       default: serveRange(body, request)
       }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import STAC
+import TandemTestSupport
 import Testing
 
 /// GET and POST paging over real HTTP, against a loopback server started by each test.
 @Suite struct HTTPFetcherTests {
-  typealias Route = (String, String, JSONValue?, TinyHTTPServer.Response)
+  typealias Route = (String, String, JSONValue?, RoutedResponse)
 
   /// A real page with its API origin replaced by the loopback server's.
   func page(_ name: String, origin: String) throws -> [UInt8] {
@@ -29,7 +30,7 @@ import Testing
         .init(status: 200, body: try page("pc-naip-post-token.page\(i + 1).json", origin: origin))
       )
     }
-    let server = try TinyHTTPServer(routes: routes)
+    let server = try TestHTTPServer(routes: routes)
     defer { server.stop() }
     let loader = STACLoader(fetcher: HTTPDocumentFetcher(), options: LoadOptions(maxPages: 3))
     let result = try await loader.loadItems(
@@ -38,8 +39,8 @@ import Testing
     #expect(result.pages == 3)
     #expect(result.items.count == 30)
     #expect(result.errors.isEmpty)
-    #expect(server.requests.count == 3)
-    #expect(server.requests[2].contains("next:naip:mt_m_4511355_sw_12_060_20231117_20240103"))
+    #expect(server.requestKeys.count == 3)
+    #expect(server.requestKeys[2].contains("next:naip:mt_m_4511355_sw_12_060_20231117_20240103"))
     #expect(result.truncated?.contains("page limit") == true)
   }
 
@@ -54,13 +55,13 @@ import Testing
           body: try page("earth-search-v1-cql2-filter.page\(i + 1).json", origin: origin))
       )
     }
-    let server = try TinyHTTPServer(routes: routes)
+    let server = try TestHTTPServer(routes: routes)
     defer { server.stop() }
     let loader = STACLoader(fetcher: HTTPDocumentFetcher(), options: LoadOptions(maxPages: 2))
     let result = try await loader.loadItems(
       from: DocumentRequest(url: server.base + "/v1/search", method: "POST", body: reqs[0]["body"]))
     #expect(result.items.count == 20)
-    #expect(server.requests.count == 2)
+    #expect(server.requestKeys.count == 2)
   }
 
   @Test func getTokenPagesFromPlanetaryComputer() async throws {
@@ -70,7 +71,7 @@ import Testing
       $0["rel"]?.stringValue == "next"
     }!["href"]!.stringValue!
     let target = String(nextHref.dropFirst("{{BASE}}".count))
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/api/stac/v1/collections/sentinel-2-l2a/items?limit=1", nil,
         .init(status: 200, body: p1)
@@ -85,12 +86,12 @@ import Testing
     let result = try await loader.loadItems(
       from: server.base + "/api/stac/v1/collections/sentinel-2-l2a/items?limit=1")
     #expect(result.items.count == 2)
-    #expect(server.requests[1].contains("token=next:"))
+    #expect(server.requestKeys[1].contains("token=next:"))
   }
 
   @Test func postLoopStopsWithAnError() async throws {
     let next = #"{"rel":"next","href":"{{BASE}}/search","method":"POST","body":{"token":"same"}}"#
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "POST", "/search", .object(["limit": .int(1)]),
         .init(status: 200, body: Self.synthetic(ids: ["a"], next: next))
@@ -112,11 +113,11 @@ import Testing
       #expect(error.description.contains(#"{"token":"REDACTED"}"#))
       #expect(!error.description.contains("same"))
     }
-    #expect(server.requests.count == 2)
+    #expect(server.requestKeys.count == 2)
   }
 
   @Test func httpErrorsAndSizeLimit() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/broken", nil,
         .init(status: 500, body: Array(#"{"code":"ServerError","description":"boom"}"#.utf8))

@@ -1,4 +1,5 @@
 import STAC
+import TandemTestSupport
 import Testing
 
 /// Each STAC/JSON limit: a crafted document over it fails with `.limitExceeded` naming the
@@ -125,11 +126,11 @@ import Testing
 
   @Test func redirectsOverTheLimit() async throws {
     // /r0 → /r1 → … → /r9 → the page.
-    var routes: [(String, String, JSONValue?, TinyHTTPServer.Response)] = (0..<9).map {
+    var routes: [(String, String, JSONValue?, RoutedResponse)] = (0..<9).map {
       ("GET", "/r\($0)", nil, .init(status: 302, body: [], location: "/r\($0 + 1)"))
     }
     routes.append(("GET", "/r9", nil, .init(status: 200, body: Self.collection(1))))
-    let server = try TinyHTTPServer(routes: routes)
+    let server = try TestHTTPServer(routes: routes)
     defer { server.stop() }
     let url = server.base + "/r0"
     do throws(STACError) {
@@ -139,7 +140,7 @@ import Testing
     } catch {
       try Self.expectLimit(error, url, "maxRedirects")
     }
-    #expect(server.requests.count == 4)
+    #expect(server.requestKeys.count == 4)
     let page = try await HTTPDocumentFetcher(maxRedirects: 9).fetch(
       DocumentRequest(url: url), maxBytes: 1 << 20)
     #expect(page == Self.collection(1))

@@ -7,7 +7,7 @@ import Testing
 /// Remote catalogs are untrusted: crafted catalogs served over loopback try to make the loader
 /// read local files or contact other hosts (links, assets, `next` pages, redirects).
 @Suite struct RemotePolicyTests {
-  typealias Route = (String, String, JSONValue?, TinyHTTPServer.Response)
+  typealias Route = (String, String, JSONValue?, RoutedResponse)
 
   static func json(_ text: String) -> [UInt8] { Array(text.utf8) }
 
@@ -34,7 +34,7 @@ import Testing
   }
 
   func load(
-    _ server: TinyHTTPServer, _ path: String, policy: RemotePolicy = RemotePolicy(),
+    _ server: TestHTTPServer, _ path: String, policy: RemotePolicy = RemotePolicy(),
     fetcher: (any DocumentFetcher)? = nil
   ) async throws(STACError) -> LoadResult {
     let loader = STACLoader(
@@ -44,7 +44,7 @@ import Testing
   }
 
   func expectRefused(
-    _ server: TinyHTTPServer, _ path: String, policy: RemotePolicy = RemotePolicy(),
+    _ server: TestHTTPServer, _ path: String, policy: RemotePolicy = RemotePolicy(),
     document: String, href: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
   ) async {
     do {
@@ -112,7 +112,7 @@ import Testing
   // MARK: crafted catalogs over loopback
 
   @Test func childLinkToLocalFileIsRefused() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/catalog.json", nil,
         .init(
@@ -125,12 +125,12 @@ import Testing
     defer { server.stop() }
     await expectRefused(
       server, "/catalog.json", document: server.base + "/catalog.json", href: "file:///etc/passwd")
-    #expect(server.requests.count == 1)
+    #expect(server.requestKeys.count == 1)
   }
 
   @Test func itemAssetOnLocalDiskIsRefusedUnlessAllowed() async throws {
     let local = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-secret.tif")
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/catalog.json", nil,
         .init(
@@ -154,7 +154,7 @@ import Testing
   }
 
   @Test func absoluteAndDotDotPathsStayOnTheServer() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/a/b/catalog.json", nil,
         .init(
@@ -181,7 +181,7 @@ import Testing
   }
 
   @Test func schemeLikeHrefsThatOpenAsPathsAreRefused() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       ("GET", "/item.json", nil, .init(status: 200, body: Self.item(assetHref: "foo:bar.tif"))),
       ("GET", "/s3.json", nil, .init(status: 200, body: Self.item(assetHref: "s3://bucket/x.tif"))),
     ])
@@ -195,7 +195,7 @@ import Testing
   }
 
   @Test func nextPageToLocalFileOrForeignHostIsRefused() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/p1.json", nil,
         .init(
@@ -221,7 +221,7 @@ import Testing
   }
 
   @Test func allowedHostsCoverStartChildrenAndAssets() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/catalog.json", nil,
         .init(
@@ -268,11 +268,11 @@ import Testing
       #expect(error.code == .refused)
     }
     // …and is refused before it is fetched: only the two accepted loads reached the server.
-    #expect(server.requests.filter { $0.contains("catalog.json") }.count == 2)
+    #expect(server.requestKeys.filter { $0.contains("catalog.json") }.count == 2)
   }
 
   @Test func redirectsToForeignHostsAreRefused() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/moved.json", nil,
         .init(status: 302, body: [], headers: ["Location: http://localhost:3/x.json"])
@@ -312,7 +312,7 @@ import Testing
       #expect(error.code == .refused, "\(error)")
       #expect(error.description.contains("http://localhost:4/cog.tif"), "\(error)")
     }
-    #expect(!server.requests.contains { $0.contains("x.json") })
+    #expect(!server.requestKeys.contains { $0.contains("x.json") })
     // And opening a foreign host directly is refused before any request.
     #expect(throws: RangeIOError.self) {
       _ = try ByteSources.open("http://localhost:5/a.tif", options: options)
@@ -323,7 +323,7 @@ import Testing
 
   @Test(.enabled(if: TandemCLI.binary != nil, "tandem binary not built"))
   func cliRefusesAndAllowsWithFlags() async throws {
-    let server = try TinyHTTPServer(routes: [
+    let server = try TestHTTPServer(routes: [
       (
         "GET", "/catalog.json", nil,
         .init(
