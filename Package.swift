@@ -56,7 +56,7 @@ let package = Package(
       dependencies: [
         "TandemBase", "CommandLineKit", "RangeIO", "TileCache", "GeoTIFF", "STAC", "Pairing", "NN",
         "Pipeline",
-        "Fixtures", "Training", "Evaluation", "Collective", "CollectiveMPI",
+        "Fixtures", "Training", "Evaluation", "Collective", "CollectiveMPI", "CTandemShims",
       ]),
 
     .testTarget(name: "TandemBaseTests", dependencies: ["TandemBase"]),

@@ -15,6 +15,17 @@ must retry these; wrong bytes are never sent (a faulty answer is detectably inco
 --rewrite-json SUFFIX appends SUFFIX (e.g. '?X-Amz-Signature=…') to every "href" ending in .tif
 in JSON documents, so items carry signed asset URLs.
 
+--scripted turns off the random faults and takes a plan instead, set by the client at
+`/_plan?fault=KIND&at=K[&persistent=1]`: the K-th request counted from that call (0-based,
+arrival order, control requests not counted) gets fault KIND, and with persistent=1 every
+request after it too; with `match=PATH RANGE` instead of `at`, the first request for that path
+with that Range header (e.g. `/a.tif bytes=0-16383`) is the one. KIND is one of 500 502 503 504 408 429 429ra (429 with Retry-After: 1),
+drop (connection reset before any byte), reset (reset mid-body), truncate (short body, then
+close) or slow (first byte 0.4 s late, then a correct answer). `/_plan` with no fault only
+resets the count; `/_stats` answers {"requests": N, "injected": M, "log": ["PATH RANGE", …]}
+since the last `/_plan`.
+The fault-matrix check (Scripts/integration/check-faults.py) drives it.
+
 The server stops by itself after --max-seconds or --max-requests (bounded load). It writes its
 port to --port-file once listening. With --log, one line per request:
 `METHOD PATH STATUS FAULT AUTH` where AUTH is `auth` when an Authorization header came along
@@ -43,6 +54,7 @@ parser.add_argument("--rewrite-json")
 parser.add_argument("--max-seconds", type=float, default=900)
 parser.add_argument("--max-requests", type=int, default=2_000_000)
 parser.add_argument("--log")
+parser.add_argument("--scripted", action="store_true")
 args = parser.parse_args()
 
 ROOT = os.path.realpath(args.root)
@@ -53,7 +65,32 @@ FAULTS = {"503": 0, "500": 0, "reset": 0, "truncate": 0}
 LOG = open(args.log, "a", buffering=1) if args.log else None
 
 
-def draw_fault():
+PLAN = {"fault": None, "at": 0, "match": None, "persistent": False, "seen": 0, "injected": 0,
+        "log": []}
+SCRIPTED = {"500", "502", "503", "504", "408", "429", "429ra", "drop", "reset", "truncate", "slow"}
+
+
+def scripted_fault(key):
+    """The plan's fault for this request (`key` = "PATH RANGE"), or None."""
+    with LOCK:
+        COUNT[0] += 1
+        index = PLAN["seen"]
+        PLAN["seen"] += 1
+        PLAN["log"].append(key)
+        fault = PLAN["fault"]
+        if fault and PLAN["match"] is not None and PLAN["at"] < 0 and key == PLAN["match"]:
+            PLAN["at"] = index  # the first match; later requests count from it
+        hit = fault and PLAN["at"] >= 0 and (
+            index == PLAN["at"] or (PLAN["persistent"] and index > PLAN["at"]))
+        if hit:
+            PLAN["injected"] += 1
+            return fault
+        return None
+
+
+def draw_fault(key=""):
+    if args.scripted:
+        return scripted_fault(key)
     with LOCK:
         COUNT[0] += 1
         if RNG.random() >= args.fault_rate:
@@ -116,15 +153,57 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(text)
         self.note(status, fault)
 
+    def control(self):
+        """`/_plan` and `/_stats` of --scripted mode."""
+        from urllib.parse import parse_qs
+        import json
+        parts = urlsplit(self.path)
+        if parts.path == "/_plan":
+            q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            fault = q.get("fault") or None
+            if fault is not None and fault not in SCRIPTED:
+                return self.plain(400, b"unknown fault\n")
+            with LOCK:
+                match = q.get("match")
+                PLAN.update(fault=fault, at=-1 if match else int(q.get("at", "0")), match=match,
+                            persistent=q.get("persistent") == "1", seen=0, injected=0, log=[])
+        with LOCK:
+            text = json.dumps({"requests": PLAN["seen"], "injected": PLAN["injected"],
+                               "log": PLAN["log"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
     def serve(self, head):
+        if args.scripted and urlsplit(self.path).path in ("/_plan", "/_stats"):
+            return self.control()
         if args.deny_suffix:
             if urlsplit(self.path).path.endswith(args.deny_suffix):
                 return self.plain(args.status or 403, b"denied\n")
         elif args.status:
             return self.plain(args.status, b"denied\n")
-        fault = draw_fault()
-        if fault in ("503", "500"):
+        fault = draw_fault(urlsplit(self.path).path + " " + self.headers.get("Range", ""))
+        if fault in ("503", "500", "502", "504", "408", "429"):
             return self.plain(int(fault), b"injected fault\n", fault)
+        if fault == "429ra":
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return self.note(429, fault)
+        if fault == "drop":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.note(0, fault)
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault == "slow":
+            time.sleep(0.4)
         found = load(self.path)
         if found is None:
             return self.plain(404, b"not found\n")
@@ -159,7 +238,7 @@ class Handler(BaseHTTPRequestHandler):
         if head:
             return
         if fault in ("reset", "truncate") and len(body) > 1:
-            cut = RNG.randrange(0, len(body))
+            cut = len(body) // 2 if args.scripted else RNG.randrange(0, len(body))
             self.wfile.write(body[:cut])
             self.wfile.flush()
             if fault == "reset":

@@ -45,34 +45,10 @@ def run(args, check=True):
     return proc
 
 
-def write_cogs():
-    """COGs as GDAL's COG driver writes them: 256/512 tiles, overviews, several codecs."""
-    os.makedirs(os.path.join(WWW, "release"), exist_ok=True)
-    rng = np.random.default_rng(20)
-    specs = [
-        # name, size, bands, GDAL type, numpy type, creation options
-        ("s2_b04_deflate.tif", 2048, 1, gdal.GDT_UInt16, np.uint16,
-         ["COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=256"]),
-        ("s1_vv_zstd.tif", 1536, 2, gdal.GDT_Float32, np.float32,
-         ["COMPRESS=ZSTD", "PREDICTOR=3", "BLOCKSIZE=256"]),
-        ("s2_rgb_lzw.tif", 1800, 3, gdal.GDT_UInt16, np.uint16,
-         ["COMPRESS=LZW", "BLOCKSIZE=512"]),
-    ]
-    files = []
-    for name, size, bands, gtype, ntype, options in specs:
-        mem = gdal.GetDriverByName("MEM").Create("", size, size, bands, gtype)
-        mem.SetGeoTransform([600000, 10, 0, 5000000, 0, -10])
-        yy, xx = np.mgrid[0:size, 0:size]
-        for b in range(bands):
-            smooth = (xx * (b + 3) + yy * 7 + (xx // 37) * (yy // 29)) % 4000
-            data = (smooth + rng.integers(0, 50, size=(size, size))).astype(ntype)
-            if ntype == np.float32:
-                data = (data / 4000.0).astype(np.float32)
-            mem.GetRasterBand(b + 1).WriteArray(data)
-        path = os.path.join(WWW, "release", name)
-        gdal.GetDriverByName("COG").CreateCopy(path, mem, options=options + ["OVERVIEWS=AUTO"])
-        files.append((name, size))
-    return files
+def cogs():
+    """The COGs of prepare-cogs.py: (name, size)."""
+    with open(os.path.join(WWW, "cogs", "list.json")) as f:
+        return [(c["name"], c["size"]) for c in json.load(f)]
 
 
 def compare(npy, expected, what):
@@ -94,7 +70,7 @@ def gdal_window(path, x, y, w, h, overview=0):
 
 
 # 1. Windows that need several requests, with the I/O variants users set.
-files = write_cogs()
+files = cogs()
 windows = []
 for name, size in files:
     windows += [
@@ -107,10 +83,10 @@ for name, size in files:
     ]
 variants = [[], ["--coalesce-gap", "off"], ["--multi-range"], ["--http1", "--concurrency", "2"]]
 for k, (name, x, y, w, h, ovr) in enumerate(windows):
-    expected = gdal_window(os.path.join(WWW, "release", name), x, y, w, h, ovr)
+    expected = gdal_window(os.path.join(WWW, "cogs", name), x, y, w, h, ovr)
     for v, extra in enumerate(variants):
         out = os.path.join(OUT, "w%d_%d.npy" % (k, v))
-        args = ["read", "%s/release/%s" % (BASE, name), "--window", "%d,%d,%d,%d" % (x, y, w, h),
+        args = ["read", "%s/cogs/%s" % (BASE, name), "--window", "%d,%d,%d,%d" % (x, y, w, h),
                 "--overview", str(ovr), "--out", out] + extra
         if run(args).returncode == 0:
             compare(out, expected, "read %s %d,%d,%d,%d ovr %d %s" % (name, x, y, w, h, ovr, " ".join(extra)))
@@ -148,17 +124,17 @@ print("release-http: %d GDAL matrix cases over HTTP" % len(cases))
 
 # 3. info and fetch: metadata and raw bytes through the concurrent batch path.
 for name, _ in files:
-    proc = run(["info", "%s/release/%s" % (BASE, name), "--json"])
+    proc = run(["info", "%s/cogs/%s" % (BASE, name), "--json"])
     if proc.returncode == 0:
         info = json.loads(proc.stdout)
         if info.get("width") is None and "images" not in info:
             failures.append("info %s: unexpected JSON %s" % (name, proc.stdout[:200]))
-blob = os.path.join(WWW, "release", files[0][0])
+blob = os.path.join(WWW, "cogs", files[0][0])
 size = os.path.getsize(blob)
 ranges = ["%d:%d" % (o, 5000 + o % 977) for o in range(0, size - 20000, size // 40)]
 for extra in ([], ["--multi-range"], ["--coalesce-gap", "off"]):
     out = os.path.join(OUT, "fetch.bin")
-    args = ["fetch", "%s/release/%s" % (BASE, files[0][0]), "--out", out]
+    args = ["fetch", "%s/cogs/%s" % (BASE, files[0][0]), "--out", out]
     for r in ranges:
         args += ["--range", r]
     if run(args + extra).returncode == 0:
@@ -166,7 +142,7 @@ for extra in ([], ["--multi-range"], ["--coalesce-gap", "off"]):
         want = b"".join(data[int(r.split(":")[0]):int(r.split(":")[0]) + int(r.split(":")[1])] for r in ranges)
         if open(out, "rb").read() != want:
             failures.append("fetch %s: bytes differ from the file" % " ".join(extra))
-proc = run(["fetch", "%s/release/%s" % (BASE, files[0][0]), "--windows", "64", "--length", "8KiB",
+proc = run(["fetch", "%s/cogs/%s" % (BASE, files[0][0]), "--windows", "64", "--length", "8KiB",
             "--row-stride", "256KiB", "--parallel", "16", "--json"])
 
 # 4. The catalog path over HTTP equals the catalog read from disk.
@@ -184,7 +160,7 @@ for sub in (["catalog", "pairs"], ["catalog", "inspect", "--json"]):
 listing = os.path.join(OUT, "list.txt")
 with open(listing, "w") as f:
     for name, _ in files:
-        f.write("%s/release/%s\n" % (BASE, name))
+        f.write("%s/cogs/%s\n" % (BASE, name))
 proc = run(["bench", "read", "--list", listing, "--windows", "60", "--size", "256", "--threads", "2"])
 train_dir = os.path.join(OUT, "train")
 proc = run(["train", "--catalog", BASE + "/train-world/catalog.json", "--model", "tiny", "--size", "32",

@@ -71,9 +71,7 @@ public final class HTTPSource: VersionedByteSource {
     self.stats = stats
     self.loop = CurlEventLoop.shared
     loop.setMaxInFlight(options.maxConcurrentTransfers)
-    var seed: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in location.utf8 { seed = (seed ^ UInt64(b)) &* 0x100_0000_01B3 }
-    jitter = Mutex(SeededGenerator(seed: seed))
+    jitter = Mutex(SeededGenerator(seed: FNV1a64.hash(location)))
   }
 
   public func size() async throws(RangeIOError) -> UInt64 {

@@ -3,6 +3,7 @@ import Foundation
 import Pairing
 import Pipeline
 import RangeIO
+import TandemBase
 
 /// `tandem bench pipeline`: drives the streaming pipeline with a consumer that does nothing (or
 /// sleeps a fixed time per batch to stand in for a training step) and reports throughput and
@@ -39,6 +40,11 @@ enum BenchPipelineCommand {
       .value("min-overlap", valueName: "f", help: "Smallest footprint overlap.", default: "0.1"),
       .value("seed", valueName: "n", help: "Sampler seed.", default: "0"),
       .flag("json", help: "Print only the JSON result line."),
+      .flag(
+        "digest",
+        help:
+          "Add a digest of every batch consumed (windows and pixels, warm-up included) to the"
+          + " JSON line, to check that two runs streamed the same data (slows the consumer)."),
     ] + IOOptions.specs,
     run: { parsed in try await run(parsed) })
 
@@ -66,6 +72,7 @@ enum BenchPipelineCommand {
       maxCloud: try parsed.value("max-cloud", default: 50.0),
       minOverlap: try parsed.value("min-overlap", default: 0.1))
     let quiet = parsed.flag("json")
+    let digesting = parsed.flag("digest")
     if catalog.hasPrefix(syntheticPrefix) {
       guard let count = Int(catalog.dropFirst(syntheticPrefix.count)), count >= 1 else {
         throw parsed.usageError("--catalog synthetic:N needs a positive region count N")
@@ -99,9 +106,14 @@ enum BenchPipelineCommand {
     defer { pipeline.stop() }
     let io = sourceOptions.stats
     let result = try await onDedicatedThread {
-      () throws -> (samples: Int, seconds: Double, wait: Double, bytes: Int, requests: Int) in
+      () throws -> (
+        samples: Int, seconds: Double, wait: Double, bytes: Int, requests: Int, digest: FNV1a64
+      ) in
       let batch = Batch(layout: loader.layout, capacity: batchSize)
-      for _ in 0..<warmup { _ = try pipeline.next(into: batch) }
+      var digest = FNV1a64()
+      for _ in 0..<warmup {
+        if try pipeline.next(into: batch), digesting { batch.digest(into: &digest) }
+      }
       let waitStart = pipeline.stats.consumerWaitSeconds
       let ioStart = io.snapshot
       let start = DispatchTime.now().uptimeNanoseconds
@@ -109,13 +121,14 @@ enum BenchPipelineCommand {
       for _ in 0..<batches {
         guard try pipeline.next(into: batch) else { break }
         samples += batch.count
+        if digesting { batch.digest(into: &digest) }
         if stepMs > 0 { usleep(UInt32(stepMs * 1000)) }
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       let delta = io.snapshot.since(ioStart)
       return (
         samples, seconds, pipeline.stats.consumerWaitSeconds - waitStart, delta.bytesFetched,
-        delta.requests
+        delta.requests, digest
       )
     }
     let stats = pipeline.stats
@@ -139,7 +152,7 @@ enum BenchPipelineCommand {
           Double(loader.tileCache.totalCost) / 1e6))
       for message in stats.failureMessages.prefix(3) { print("  failure: \(message)") }
     }
-    let json: [String: Any] = [
+    var json: [String: Any] = [
       "bench": "pipeline", "metric": "samples_per_s", "tandem": (rate * 10).rounded() / 10,
       "stall_percent": (stall * 1000).rounded() / 10, "batch": batchSize, "size": size,
       "step_ms": stepMs, "decode_threads": threads, "decoded_cache_mb": decodedCacheMB,
@@ -148,9 +161,23 @@ enum BenchPipelineCommand {
       "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
       "peak_rss_mb": peakResidentMegabytes(),
     ]
+    if digesting { json["digest"] = result.digest.hex }
     let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
     return ExitCode.success
+  }
+}
+
+extension Batch {
+  /// Mixes the batch's windows and pixels (as bit patterns) into `digest`.
+  func digest(into digest: inout FNV1a64) {
+    for s in samples {
+      for v in [s.region, s.x, s.y, s.size] { digest.combine(value: v) }
+    }
+    for (i, part) in parts.enumerated() {
+      let used = count * layout.elements(part: i) * MemoryLayout<Float>.stride
+      part.withUnsafeBytes { digest.combine(UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
+    }
   }
 }
 

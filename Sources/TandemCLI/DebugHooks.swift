@@ -14,6 +14,20 @@ import Foundation
 ///   backward pass, before the allreduce), `kill`s itself with SIGKILL or `hang`s forever —
 ///   to test that the other ranks stop with an error instead of waiting.
 enum DebugHooks {
+  /// `TANDEM_DEBUG_CRASH=trap|segv`: fail a runtime check (force-unwrap of nil) or dereference
+  /// null at start-up, to test the crash report (``CrashReport``).
+  static func crashIfAsked(_ env: [String: String]) {
+    switch env["TANDEM_DEBUG_CRASH"] {
+    case "trap":
+      let missing: Int? = env["TANDEM_DEBUG_CRASH_NEVER_SET"].flatMap { Int($0) }
+      print(missing!)
+    case "segv":
+      // Address 8: never mapped.
+      UnsafeMutablePointer<Int>(bitPattern: 8)?.pointee = 1
+    default: break
+    }
+  }
+
   static func observer(rank: Int) -> ((Int, String, [Float]) -> Void)? {
     let env = ProcessInfo.processInfo.environment
     let directory = env["TANDEM_DEBUG_GRADIENTS"]

@@ -5,8 +5,10 @@ import TandemBase
   import Glibc
 #endif
 
+let arguments = Array(CommandLine.arguments.dropFirst())
+CrashReport.install(arguments: arguments, root: Tandem.root)
 // Errors may quote URLs and request details: secrets are scrubbed before anything is printed.
 let status = await CommandRunner.main(
-  Array(CommandLine.arguments.dropFirst()), root: Tandem.root,
+  arguments, root: Tandem.root,
   describe: { Redaction.text(String(describing: $0)) })
 exit(status)

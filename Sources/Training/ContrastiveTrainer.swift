@@ -303,14 +303,11 @@ public final class ContrastiveTrainer {
 
   /// FNV-1a hash of the parameter block (ranks compare it to check they hold the same weights).
   public var parameterHash: UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    let bytes = UnsafeRawBufferPointer(
-      start: store.values, count: store.parameterCount * MemoryLayout<Float>.stride)
-    for b in bytes {
-      h ^= UInt64(b)
-      h = h &* 0x100_0000_01b3
-    }
-    return h
+    var h = FNV1a64()
+    h.combine(
+      UnsafeRawBufferPointer(
+        start: store.values, count: store.parameterCount * MemoryLayout<Float>.stride))
+    return h.value
   }
 
   private func fill(_ t: Tensor, from batch: Batch, part: Int) {

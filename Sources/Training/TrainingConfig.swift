@@ -172,12 +172,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
   /// A 64-bit FNV-1a hash of ``identity``, hex; stored in every checkpoint.
   public var hash: String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in identity.utf8 {
-      h ^= UInt64(b)
-      h = h &* 0x100_0000_01b3
-    }
-    return String(h, radix: 16)
+    String(FNV1a64.hash(identity), radix: 16)
   }
 
   /// Names and values of identity fields that differ, e.g. `["batch: 32 ≠ 16"]`.

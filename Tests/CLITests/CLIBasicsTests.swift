@@ -32,6 +32,26 @@ import Testing
     #expect(r.stderr.contains("/nonexistent/scene.tif"))
   }
 
+  /// A crash (a bug in tandem) ends with one clear line and exit 1, not a runtime backtrace;
+  /// the line names the subcommand but none of its arguments (they may hold secrets).
+  @Test(arguments: ["trap", "segv"])
+  func crashIsOneLineAndExit1(kind: String) throws {
+    let r = try TandemCLI.run(
+      ["bench", "read", "--list", "secret-token-list.txt"],
+      environment: ["TANDEM_DEBUG_CRASH": kind, "TANDEM_BACKTRACE": "0"])
+    #expect(r.status == 1)
+    let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
+    let last = String(lines.last ?? "")
+    #expect(last.hasPrefix("error: tandem crashed ("), "\(r.stderr)")
+    #expect(last.contains("while running `tandem bench read`"))
+    #expect(!r.stderr.contains("secret-token"))
+    for marker in ["Backtrac", "Thread 0", "Registers", "Crash"] {
+      #expect(!r.stderr.contains(marker), "\(marker) in \(r.stderr)")
+    }
+    // At most the runtime's own one-line reason precedes it.
+    #expect(lines.count <= 2, "\(r.stderr)")
+  }
+
   @Test func versionPrints() throws {
     let r = try TandemCLI.run(["version"])
     #expect(r.status == 0)

@@ -6,5 +6,6 @@
 
 #include "tandem_curl.h"
 #include "tandem_tiff.h"
+#include "tandem_crash.h"
 
 #endif
