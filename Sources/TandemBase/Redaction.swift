@@ -19,12 +19,15 @@ public enum Redaction {
     "sig", "se", "st", "sp", "sv", "sr", "spr", "skoid", "sktid", "skt", "ske", "sks", "skv",
     "signature", "expires", "key-pair-id", "policy", "token", "access_token", "googleaccessid",
     "awsaccesskeyid", "x-amz-security-token", "code", "auth", "password", "passwd",
+    // API keys in query strings: Google-style `key=`, Azure API Management (Planetary Computer).
+    "key", "subscription-key", "apikey", "api_key",
   ]
 
   /// Header names (lowercased) whose values are secrets.
   public static let secretHeaders: Set<String> = [
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
     "x-amz-security-token", "x-goog-api-key", "x-auth-token", "private-token",
+    "ocp-apim-subscription-key",
   ]
 
   private static let registered = Mutex<[String]>([])

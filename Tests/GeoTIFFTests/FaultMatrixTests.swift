@@ -11,7 +11,9 @@ import Testing
 /// window of several requests trapped in `HTTPSource.fetchGroups`, and the fault suite only ever
 /// read single ranges. (The release-binary half of the matrix is
 /// `Scripts/integration/check-faults.py`; `Scripts/sanitize` runs this suite under TSan.)
-@Suite(.timeLimit(.minutes(3))) struct FaultMatrixTests {
+// Serialized: hundreds of short-lived servers at once would crowd out the process-wide libcurl
+// connection cache that the keep-alive tests of other suites count on.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct FaultMatrixTests {
   enum Entry: String, CaseIterable, Sendable { case open, read }
   enum Position: String, CaseIterable, Sendable { case first, middle, last }
   enum Process: String, CaseIterable, Sendable { case fresh, warm }

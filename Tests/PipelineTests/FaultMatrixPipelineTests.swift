@@ -10,7 +10,8 @@ import Testing
 /// world served over loopback HTTP, every retryable fault on the first, middle or last request
 /// of opening the catalog and loading a sample (fresh) or of loading a sample once everything is
 /// open (warm). The sample must equal the one read from the files.
-@Suite(.timeLimit(.minutes(3))) struct FaultMatrixPipelineTests {
+// Serialized, like GeoTIFFTests' FaultMatrixTests (the libcurl connection cache is shared).
+@Suite(.serialized, .timeLimit(.minutes(5))) struct FaultMatrixPipelineTests {
   enum Position: String, CaseIterable, Sendable { case first, middle, last }
   enum Process: String, CaseIterable, Sendable { case fresh, warm }
 

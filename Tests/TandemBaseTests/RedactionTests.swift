@@ -14,6 +14,11 @@ import Testing
     ("https://user:pw@host/a.tif?token=t&page=2#access_token=x", "https://host/a.tif?page=2"),
     ("https://h/a?my_api_key=1&ClientSecret=2&refresh_token=3&keep=4", "https://h/a?keep=4"),
     ("https://h/a?X-Goog-Signature=1&GoogleAccessId=2", "https://h/a"),
+    ("https://maps.h/search?key=AIzaSECRET&limit=10", "https://maps.h/search?limit=10"),
+    (
+      "https://pc.h/stac/search?subscription-key=PCSECRET&collections=s2",
+      "https://pc.h/stac/search?collections=s2"
+    ),
     ("/local/path/with?odd#chars.tif", "/local/path/with?odd#chars.tif"),
   ])
   func urls(url: String, expected: String) {
