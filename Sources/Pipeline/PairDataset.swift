@@ -70,16 +70,23 @@ public struct PairDatasetOptions: Sendable {
   /// only if, for every key named, its property (as text) equals one of the values given for
   /// that key. Keeps pretraining off the locations an evaluation probes.
   public var itemFilters: [String]
+  /// With the catalog a STAC API (landing page or `/search` URL): the item search to run.
+  public var search: STACSearch?
+  /// The search request's method (default: POST, or what the API's search link offers).
+  public var searchMethod: STACSearch.Method?
 
   public init(
     sourceOptions: SourceOptions = SourceOptions(), pairing: PairingParameters = .init(),
-    rules: AssetRules = AssetRules(), load: LoadOptions = LoadOptions(), itemFilters: [String] = []
+    rules: AssetRules = AssetRules(), load: LoadOptions = LoadOptions(), itemFilters: [String] = [],
+    search: STACSearch? = nil, searchMethod: STACSearch.Method? = nil
   ) {
     self.sourceOptions = sourceOptions
     self.pairing = pairing
     self.rules = rules
     self.load = load
     self.itemFilters = itemFilters
+    self.search = search
+    self.searchMethod = searchMethod
   }
 
   /// The filters as key → accepted values; `nil` with the offending text when malformed.
@@ -116,8 +123,17 @@ public struct PairDataset: Sendable {
     var load = options.load
     load.remote = options.sourceOptions.remote
     let loader = STACLoader(
-      fetcher: ByteSourceFetcher(options: options.sourceOptions), options: load)
-    let result = try await loader.loadItems(from: catalog)
+      fetcher: STACDocumentFetcher(options: options.sourceOptions), options: load)
+    let result: LoadResult
+    if let search = options.search {
+      // A search must come back whole: a page that fails fails the open.
+      var strict = loader
+      strict.options.failFast = true
+      result = try await strict.loadItems(
+        from: try await strict.searchRequest(search, at: catalog, method: options.searchMethod))
+    } else {
+      result = try await loader.loadItems(from: catalog)
+    }
     let filters = try PairDatasetOptions.parseFilters(options.itemFilters).get()
     let items = result.items.filter { item in
       filters.allSatisfy { key, accepted in

@@ -30,6 +30,8 @@ public struct SourceOptions: Sendable {
 public protocol ByteSourceCache: Sendable {
   /// Returns a source that serves `source`'s bytes through the cache.
   func wrap(_ source: any VersionedByteSource, stats: IOStats) -> any ByteSource
+  /// Whether only cached bytes may be served (`--offline`).
+  var offline: Bool { get }
 }
 
 /// Opens byte sources from locations.

@@ -95,3 +95,34 @@ public struct ByteSourceFetcher: DocumentFetcher {
     }
   }
 }
+
+/// The fetcher every command uses: documents over HTTP(S) with GET and POST (search paging)
+/// and the run's HTTP options, local paths and `file://` through RangeIO. With a tile cache
+/// configured, GET documents go through it too (so `--offline` serves a catalog that was read
+/// before); a POST search is never cached.
+public struct STACDocumentFetcher: DocumentFetcher {
+  public var options: SourceOptions
+  let http: HTTPDocumentFetcher
+  let sources: ByteSourceFetcher
+
+  public init(options: SourceOptions = SourceOptions()) {
+    self.options = options
+    sources = ByteSourceFetcher(options: options)
+    http = HTTPDocumentFetcher(options: options.http, fallback: sources)
+  }
+
+  public func fetch(_ request: DocumentRequest, maxBytes: Int) async throws(STACError) -> [UInt8] {
+    let remote = RemotePolicy.isHTTP(request.url)
+    if !remote || (request.method == "GET" && options.cache != nil) {
+      return try await sources.fetch(request, maxBytes: maxBytes)
+    }
+    if options.cache?.offline == true {
+      throw STACError(
+        .io, location: request.url,
+        message:
+          "offline: a \(request.method) search request cannot be served from the tile cache (only GET documents are cached)"
+      )
+    }
+    return try await http.fetch(request, maxBytes: maxBytes)
+  }
+}

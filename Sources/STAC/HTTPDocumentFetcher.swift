@@ -38,6 +38,21 @@ public struct HTTPDocumentFetcher: DocumentFetcher {
     self.remote = remote
   }
 
+  /// A fetcher with the run's HTTP options: extra headers (`--header`, TANDEM_AUTHORIZATION),
+  /// redirect limit and remote-catalog policy.
+  public init(options: HTTPOptions, fallback: any DocumentFetcher = ByteSourceFetcher()) {
+    var headers: [String: String] = [:]
+    for line in options.headers {
+      let parts = line.split(separator: ":", maxSplits: 1)
+      guard parts.count == 2 else { continue }
+      headers[String(parts[0]).trimmingCharacters(in: .whitespaces)] =
+        String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+    self.init(
+      timeoutSeconds: max(60, Int(options.stallTimeout.rounded(.up))), headers: headers,
+      fallback: fallback, maxRedirects: options.maxRedirects, remote: options.remote)
+  }
+
   static let globalInit: Bool = {
     curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     return true

@@ -337,6 +337,11 @@ public struct ItemCollection: Sendable, Hashable {
 
   /// The `next` link, if any.
   public var nextLink: Link? { links.first { $0.rel == "next" } }
+
+  /// `numberMatched` (STAC API 1.0), else the Context extension's `context.matched`.
+  public var numberMatched: Int? {
+    extra["numberMatched"]?.intValue ?? extra["context"]?["matched"]?.intValue
+  }
 }
 
 /// A STAC Catalog.

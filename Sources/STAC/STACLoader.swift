@@ -64,6 +64,9 @@ public struct LoadResult: Sendable {
   public var errors: [STACError] = []
   /// Why loading stopped early (item or page cap), or `nil` when it ran to the end.
   public var truncated: String?
+  /// What the first item-collection page says the whole result holds (`numberMatched`, or
+  /// the older `context.matched`), when it says.
+  public var numberMatched: Int?
 
   /// Creates a value from its parts.
   public init() {}
@@ -244,6 +247,7 @@ public struct STACLoader: Sendable {
     var current = first
     var currentRequest = request
     var seen = [request.canonicalKey: 1]
+    state.result.numberMatched = first.numberMatched
     var pageNumber = 1
     state.result.skippedItems += current.skipped
     try add(current.items, state: &state)

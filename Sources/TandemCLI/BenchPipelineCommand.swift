@@ -45,7 +45,7 @@ enum BenchPipelineCommand {
         help:
           "Add a digest of every batch consumed (windows and pixels, warm-up included) to the"
           + " JSON line, to check that two runs streamed the same data (slows the consumer)."),
-    ] + IOOptions.specs,
+    ] + SearchOptions.specs + IOOptions.specs,
     run: { parsed in try await run(parsed) })
 
   static func run(_ parsed: ParsedArguments) async throws -> Int32 {
@@ -84,7 +84,10 @@ enum BenchPipelineCommand {
 
     let t0 = Date()
     let dataset = try await PairDataset.open(
-      catalog: catalog, options: PairDatasetOptions(sourceOptions: sourceOptions, pairing: pairing))
+      catalog: catalog,
+      options: PairDatasetOptions(
+        sourceOptions: sourceOptions, pairing: pairing, search: try SearchOptions.search(parsed),
+        searchMethod: try SearchOptions.method(parsed)))
     guard !dataset.regions.isEmpty else {
       throw PipelineError(
         location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)

@@ -38,7 +38,7 @@ enum CatalogCommand {
 
   static let spec = CommandSpec(
     name: "catalog", abstract: "Inspect STAC catalogs and pair Sentinel-1 with Sentinel-2 items.",
-    subcommands: [inspect, pairs, synth])
+    subcommands: [inspect, pairs, search, synth])
 
   static let inspect = CommandSpec(
     name: "inspect",
@@ -47,7 +47,7 @@ enum CatalogCommand {
       "SRC is a path, file:// URL or http(s):// URL. Shows items per collection, the time span, the bbox, which S1/S2 assets were found, and which items were skipped and why.",
     arguments: [ArgumentSpec("src", help: "The STAC document to start from.")],
     options: [.flag("json", help: "Print the summary as JSON.")] + loadOptions + selectionOptions
-      + IOOptions.specs,
+      + SearchOptions.specs + IOOptions.specs,
     run: { parsed in try await runInspect(parsed) })
 
   static let pairs = CommandSpec(
@@ -66,8 +66,30 @@ enum CatalogCommand {
       .value("out", valueName: "path", help: "Write pairs as JSON Lines to this file."),
       .flag("json", help: "Print the summary as JSON."),
       .flag("timings", help: "Print load and pairing times as a JSON line on standard error."),
-    ] + loadOptions + selectionOptions + IOOptions.specs,
+    ] + loadOptions + selectionOptions + SearchOptions.specs + IOOptions.specs,
     run: { parsed in try await runPairs(parsed) })
+
+  static let search = CommandSpec(
+    name: "search",
+    abstract: "Search a STAC API and print the items (or their ids, or S1/S2 pairs).",
+    discussion:
+      "URL is the API's landing page (its 'search' link is used) or its /search endpoint. Every page is followed through the 'next' links the server returns (GET tokens, POST bodies with 'merge'), with the shared HTTP options (retries, --header, TANDEM_AUTHORIZATION, --netrc). Items go to --out (atomically) or standard output as JSON Lines; a summary (items, pages, numberMatched) goes to standard error. A page that cannot be loaded fails the command.",
+    arguments: [ArgumentSpec("url", help: "STAC API landing page or /search URL.")],
+    options: [
+      .value(
+        "format", valueName: "items|ids|pairs",
+        help: "What to print: item JSON, 'collection/id' lines, or S1/S2 pairs.", default: "items"),
+      .value("out", valueName: "path", help: "Write to this file instead of standard output."),
+      .value(
+        "max-days", valueName: "days", help: "Pairs: largest |Δt| between S1 and S2.", default: "3"),
+      .value(
+        "max-cloud", valueName: "percent", help: "Pairs: largest S2 eo:cloud_cover.", default: "20"),
+      .value(
+        "min-overlap", valueName: "fraction", help: "Pairs: smallest shared footprint fraction.",
+        default: "0.1"),
+      .flag("json", help: "Print the summary as one JSON line."),
+    ] + SearchOptions.specs + loadOptions + selectionOptions + IOOptions.specs,
+    run: { parsed in try await runSearch(parsed) })
 
   static let synth = CommandSpec(
     name: "synth",
@@ -90,7 +112,16 @@ enum CatalogCommand {
 
   // MARK: Shared
 
-  static func loader(_ parsed: ParsedArguments) throws -> STACLoader {
+  /// The items of `src` (a document, or a STAC API search with the search options): the
+  /// loader's result and the first request. A search fails on any page that cannot be loaded.
+  static func loadItems(_ parsed: ParsedArguments, from src: String) async throws -> LoadResult {
+    let searching = try SearchOptions.search(parsed) != nil
+    let loader = try loader(parsed, failFast: searching)
+    let request = try await SearchOptions.firstRequest(src, parsed: parsed, loader: loader)
+    return try await loader.loadItems(from: request)
+  }
+
+  static func loader(_ parsed: ParsedArguments, failFast: Bool = false) throws -> STACLoader {
     let maxItems = try parsed.value("max-items", default: 5_000_000)
     let maxPages = try parsed.value("max-pages", default: 10_000)
     let maxDepth = try parsed.value("max-depth", default: 32)
@@ -104,11 +135,8 @@ enum CatalogCommand {
       maxDocumentBytes: Int(min(size.bytes, UInt64(Int.max))), maxDepth: maxDepth,
       maxConcurrency: concurrency, followNext: !parsed.flag("no-paging"), maxPages: maxPages,
       maxItems: maxItems, decode: DecodeOptions(skipInvalidItems: !parsed.flag("strict")),
-      remote: sourceOptions.remote)
-    // HTTP(S) documents (GET and POST paging) through libcurl; paths and file:// via RangeIO.
-    let fetcher = HTTPDocumentFetcher(
-      fallback: ByteSourceFetcher(options: sourceOptions), remote: sourceOptions.remote)
-    return STACLoader(fetcher: fetcher, options: options)
+      failFast: failFast, remote: sourceOptions.remote)
+    return STACLoader(fetcher: STACDocumentFetcher(options: sourceOptions), options: options)
   }
 
   static func selector(_ parsed: ParsedArguments) throws -> AssetSelector {
@@ -184,9 +212,8 @@ enum CatalogCommand {
 
   static func runInspect(_ parsed: ParsedArguments) async throws -> Int32 {
     let src = parsed.argument("src")!
-    let loader = try loader(parsed)
     let selector = try selector(parsed)
-    let result = try await loader.loadItems(from: src)
+    let result = try await loadItems(parsed, from: src)
     var s = InspectSummary(
       source: src, documents: result.documents, pages: result.pages, items: result.items.count,
       duplicateItems: result.duplicateItems, invalidItems: result.skippedItems.map(\.description),
@@ -321,22 +348,12 @@ enum CatalogCommand {
 
   static func runPairs(_ parsed: ParsedArguments) async throws -> Int32 {
     let src = parsed.argument("src")!
-    let maxDays = try parsed.value("max-days", default: 3.0)
-    let maxCloud = try parsed.value("max-cloud", default: 20.0)
-    let minOverlap = try parsed.value("min-overlap", default: 0.1)
-    guard maxDays >= 0 else { throw parsed.usageError("--max-days must be ≥ 0") }
-    guard maxCloud >= 0 else { throw parsed.usageError("--max-cloud must be ≥ 0") }
-    guard (0...1).contains(minOverlap) else {
-      throw parsed.usageError("--min-overlap must lie in [0, 1]")
-    }
-    let loader = try loader(parsed)
     let pairer = Pairer(
-      parameters: PairingParameters(maxDays: maxDays, maxCloud: maxCloud, minOverlap: minOverlap),
-      selector: try selector(parsed))
+      parameters: try pairingParameters(parsed, defaultCloud: 20), selector: try selector(parsed))
     let clock = ContinuousClock()
     let loadStart = clock.now
     let loadCPU = processCPUSeconds()
-    let result = try await loader.loadItems(from: src)
+    let result = try await loadItems(parsed, from: src)
     let pairStart = clock.now
     let pairCPU = processCPUSeconds()
     let index = pairer.pair(result.items)
@@ -399,5 +416,95 @@ enum CatalogCommand {
     // With pairs on standard output, the summary goes to standard error.
     if outPath == nil { printError(text) } else { print(text) }
     return ExitCode.success
+  }
+
+  // MARK: search
+
+  static func runSearch(_ parsed: ParsedArguments) async throws -> Int32 {
+    let url = parsed.argument("url")!
+    let format = parsed.string("format") ?? "items"
+    guard ["items", "ids", "pairs"].contains(format) else {
+      throw parsed.usageError(
+        "invalid value '\(format)' for --format: expected items, ids or pairs")
+    }
+    let pairer =
+      format == "pairs"
+      ? Pairer(
+        parameters: try pairingParameters(parsed, defaultCloud: 20), selector: try selector(parsed))
+      : nil
+    let search = try SearchOptions.search(parsed) ?? STACSearch()
+    let loader = try loader(parsed, failFast: true)
+    let request = try await loader.searchRequest(
+      search, at: url, method: try SearchOptions.method(parsed))
+    let endpoint = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+    let method = STACSearch.Method(rawValue: request.method) ?? .post
+    let result = try await loader.loadItems(from: request)
+    var out: [UInt8] = []
+    var pairs = 0
+    if let pairer {
+      let index = pairer.pair(result.items)
+      pairs = index.pairs.count
+      for pair in index.pairs {
+        pair.jsonValue.write(to: &out)
+        out.append(0x0A)
+      }
+    } else {
+      for item in result.items {
+        if format == "ids" {
+          out += Array(((item.collection.map { $0 + "/" } ?? "") + item.id).utf8)
+        } else {
+          item.jsonValue.write(to: &out)
+        }
+        out.append(0x0A)
+      }
+    }
+    let outPath = parsed.string("out")
+    if let outPath {
+      try AtomicFile.write(out, to: outPath)
+    } else {
+      FileHandle.standardOutput.write(Data(out))
+    }
+    var summary: [String: Any] = [
+      "endpoint": Redaction.url(endpoint), "method": method.rawValue, "items": result.items.count,
+      "pages": result.pages, "duplicate_items": result.duplicateItems,
+    ]
+    if let matched = result.numberMatched { summary["number_matched"] = matched }
+    if let truncated = result.truncated { summary["truncated"] = truncated }
+    if pairer != nil { summary["pairs"] = pairs }
+    if parsed.flag("json") {
+      let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+      printError(String(decoding: data, as: UTF8.self))
+    } else {
+      var line =
+        "search: \(result.items.count) items from \(result.pages) page(s) of \(method.rawValue) \(Redaction.url(endpoint))"
+      if let matched = result.numberMatched { line += " (numberMatched \(matched))" }
+      if pairer != nil { line += "; \(pairs) S1/S2 pairs" }
+      if let truncated = result.truncated { line += "; truncated: \(truncated)" }
+      if let outPath { line += "; wrote \(outPath)" }
+      printError(line)
+    }
+    if let matched = result.numberMatched, result.truncated == nil,
+      matched != result.items.count + result.duplicateItems
+    {
+      printError(
+        "warning: the server reported numberMatched \(matched) but returned \(result.items.count) items"
+          + (result.duplicateItems > 0 ? " (and \(result.duplicateItems) duplicates)" : ""))
+    }
+    return ExitCode.success
+  }
+
+  /// `--max-days`, `--max-cloud`, `--min-overlap`, validated.
+  static func pairingParameters(
+    _ parsed: ParsedArguments, defaultCloud: Double
+  ) throws -> PairingParameters {
+    let maxDays = try parsed.value("max-days", default: 3.0)
+    let maxCloud = try parsed.value("max-cloud", default: defaultCloud)
+    let minOverlap = try parsed.value("min-overlap", default: 0.1)
+    guard maxDays >= 0 else { throw parsed.usageError("--max-days must be ≥ 0") }
+    guard maxCloud >= 0 else { throw parsed.usageError("--max-cloud must be ≥ 0") }
+    guard (0...1).contains(minOverlap) else {
+      throw parsed.usageError("--min-overlap must lie in [0, 1]")
+    }
+    return PairingParameters(maxDays: maxDays, maxCloud: maxCloud, minOverlap: minOverlap)
   }
 }

@@ -31,7 +31,11 @@ enum TrainCommand {
       batch, split over the ranks; rank 0 writes the run directory); see Docs/DISTRIBUTED.md.
       """,
     options: [
-      .value("catalog", valueName: "SRC", help: "STAC catalog or item collection (path or URL)."),
+      .value(
+        "catalog", valueName: "SRC",
+        help:
+          "STAC catalog or item collection (path or URL), or a STAC API (landing page or /search) with the search options below."
+      ),
       .value("mode", valueName: "M", help: "multimodal (default) or simclr."),
       .value("modality", valueName: "S", help: "SimCLR sensor: s2 (default) or s1."),
       .value("model", valueName: "NAME", help: "small (default) or tiny."),
@@ -90,7 +94,7 @@ enum TrainCommand {
         help: "Distributed: exit when a collective blocks S seconds (default 300, 0 = never)."),
       .flag("json", help: "Print the summary as JSON."),
       .flag("quiet", short: "q", help: "No progress output."),
-    ] + IOOptions.specs,
+    ] + SearchOptions.specs + IOOptions.specs,
     run: { parsed in try await run(parsed) })
 
   static func run(_ parsed: ParsedArguments) async throws -> Int32 {
@@ -302,6 +306,8 @@ enum TrainCommand {
       return v
     }
     if let v = p.string("catalog") { c.catalog = v }
+    if let search = try SearchOptions.search(p) { c.search = search }
+    if let method = try SearchOptions.method(p) { c.searchMethod = method }
     if let v = try enumValue("mode", TrainingMode.self) { c.mode = v }
     if let v = try enumValue("modality", Modality.self) { c.modality = v }
     if let v = try enumValue("model", ModelSize.self) { c.model = v }

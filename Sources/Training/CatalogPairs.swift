@@ -20,7 +20,8 @@ extension TrainingConfig {
       options: PairDatasetOptions(
         sourceOptions: sourceOptions,
         pairing: PairingParameters(maxDays: maxDays, maxCloud: maxCloud, minOverlap: minOverlap),
-        rules: AssetRules(bands: s2Bands), itemFilters: itemFilters))
+        rules: AssetRules(bands: s2Bands), itemFilters: itemFilters, search: search,
+        searchMethod: searchMethod))
     guard !dataset.regions.isEmpty else {
       throw PipelineError(
         location: catalog, message: "no usable S1/S2 pairs\n" + dataset.rejectionSummary)

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import STAC
 import TandemBase
 
 /// What the positives of the contrastive loss are.
@@ -27,8 +28,13 @@ public enum ModelSize: String, Codable, Sendable, CaseIterable {
 /// run is reproduced from it (`tandem train --config RUN/config.json`) and resumed only with an
 /// equal ``identity`` (see ``differences(from:)``).
 public struct TrainingConfig: Codable, Sendable, Equatable {
-  /// STAC catalog or item collection (path or URL) the pairs come from.
+  /// STAC catalog or item collection (path or URL) the pairs come from; with ``search``, a STAC
+  /// API's landing page or `/search` URL.
   public var catalog: String = ""
+  /// The STAC API item search whose results are trained on (`--bbox`, `--datetime`, …).
+  public var search: STACSearch? = nil
+  /// Its request method (`nil`: POST, or what the API's search link offers).
+  public var searchMethod: STACSearch.Method? = nil
   public var mode: TrainingMode = .multimodal
   /// Sensor of the SimCLR baseline (ignored by `multimodal`).
   public var modality: Modality = .s2
