@@ -373,19 +373,17 @@ private let curlHeaderCallback: tandem_curl_data_callback = { data, size, count,
   let line = data.withMemoryRebound(to: UInt8.self, capacity: n) {
     String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
   }
-  if line.hasPrefix("HTTP/") {
+  switch HTTPHeaderLine(line) {
+  case .status(let status):
     transfer.headers = [:]
-    let parts = line.split(separator: " ", maxSplits: 2)
-    if parts.count >= 2, let status = Int(parts[1]) { transfer.status = status }
-    // Reserve the announced body size once headers are known (see Content-Length below).
-    return n
-  }
-  guard let colon = line.firstIndex(of: ":") else { return n }
-  let name = line[..<colon].lowercased()
-  let value = trimmedHeaderText(line[line.index(after: colon)...])
-  transfer.headers[name] = value
-  if name == "content-length", let length = Int(value), transfer.body.isEmpty {
-    transfer.body.reserveCapacity(min(length, transfer.request.maxBodyBytes))
+    if let status { transfer.status = status }
+  case .field(let name, let value):
+    transfer.headers[name] = value
+    // Reserve the announced body size once it is known.
+    if name == "content-length", let length = Int(value), length > 0, transfer.body.isEmpty {
+      transfer.body.reserveCapacity(min(length, transfer.request.maxBodyBytes))
+    }
+  case .other: break
   }
   return n
 }
