@@ -175,6 +175,19 @@ struct BadInputTests {
     #expect(error?.location == path)
   }
 
+  /// `file:header_size` (the first read-ahead) is clamped to `maxHeaderBytes`: a catalog
+  /// claiming 10^12 bytes fetched the whole object into one array.
+  @Test func headerSizeIsClampedToTheHeaderLimit() async throws {
+    let path = Support.fixture("pin/pin_cog.tif")
+    let counted = CountingSource(try ByteSources.open(path))
+    var limits = GeoTIFFLimits()
+    limits.maxHeaderBytes = 16 * 1024
+    let ds = try await COGDataset.open(counted, headerSize: 1_000_000_000_000, limits: limits)
+    #expect(ds.size > 32 * 1024)
+    #expect(ds.headerBytesFetched <= 16 * 1024)
+    #expect(counted.calls.flatMap { $0 }.allSatisfy { $0.length <= 16 * 1024 })
+  }
+
   @Test func corruptTileNamesTileAndRange() async throws {
     // rasterio's corrupt.tif: IFDs parse, the tile at (512, 512) does not decode.
     let ds = try await Support.open(Support.fixture("malformed/rasterio-corrupt.tif"))
