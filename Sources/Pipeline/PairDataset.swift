@@ -35,6 +35,20 @@ public struct AssetReader: Sendable, Hashable, Codable {
   public var scaleY: Double
   public var offsetY: Double
 
+  /// Largest ratio between a reference pixel and an asset pixel (either way) that is read:
+  /// Sentinel-2's 10/20/60 m bands against 10 m S1 are within 6×.
+  public static let maxScale = 16.0
+  /// Largest offset, in asset pixels, between the reference grid and the asset's: far past any
+  /// image, small enough that window corners computed from it stay exact in a Double.
+  public static let maxOffset = Double(1 << 40)
+
+  /// Whether the map is one a window can be read through: scales within 1/16…16 and finite
+  /// offsets of sane size, so window corners and sizes stay small integers.
+  public var hasPlausibleMapping: Bool {
+    [scaleX, scaleY].allSatisfy { abs($0) >= 1 / Self.maxScale && abs($0) <= Self.maxScale }
+      && [offsetX, offsetY].allSatisfy { abs($0) <= Self.maxOffset }
+  }
+
   /// Whether reference pixels map one-to-one onto whole asset pixels (no resampling needed).
   public var isAligned: Bool {
     abs(scaleX - 1) < 1e-9 && abs(scaleY - 1) < 1e-9
@@ -224,6 +238,15 @@ public struct PairDataset: Sendable {
           headerSize: scl.headerSize)
         mask = reader(paired)
       }
+    }
+    // A pixel 1e9 times smaller than the reference pixel (a proj:transform with a tiny pixel
+    // size) would make every window a terabyte read; such mappings are not resampled.
+    for r in s1 + s2 + (mask.map { [$0] } ?? []) where !r.hasPlausibleMapping {
+      return .failure(
+        Reason(
+          message:
+            "asset pixel size more than \(Int(AssetReader.maxScale))× larger or smaller than the "
+            + "S1 pixel (proj:transform)"))
     }
     return .success(
       PairRegion(

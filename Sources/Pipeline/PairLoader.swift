@@ -161,6 +161,15 @@ public final class PairLoader: SampleLoader, Sendable {
   }
 
   func fetchAsset(_ reader: AssetReader, sample: WindowSample) async throws -> FetchedAsset {
+    // `PairDataset.region(for:items:)` leaves implausible mappings out; regions built or
+    // decoded elsewhere are checked here, before the window's corners become Ints.
+    guard reader.hasPlausibleMapping else {
+      throw PipelineError(
+        location: reader.href,
+        message: "pixel mapping (scale \(reader.scaleX) × \(reader.scaleY), offset "
+          + "\(reader.offsetX), \(reader.offsetY)) is implausible: scales must be within "
+          + "1/16…16 of the S1 pixel")
+    }
     let dataset = try await open(reader)
     let n = sample.size
     let u0: Int
@@ -178,6 +187,10 @@ public final class PairLoader: SampleLoader, Sendable {
       let ub = reader.scaleX * (Double(sample.x + n) - 0.5) + reader.offsetX - 0.5
       let va = reader.scaleY * (Double(sample.y) + 0.5) + reader.offsetY - 0.5
       let vb = reader.scaleY * (Double(sample.y + n) - 0.5) + reader.offsetY - 0.5
+      guard [ua, ub, va, vb].allSatisfy({ abs($0) < 0x1p52 }) else {
+        throw PipelineError(
+          location: reader.href, message: "window \(sample) maps outside the asset's pixel range")
+      }
       u0 = Int(min(ua, ub).rounded(.down))
       v0 = Int(min(va, vb).rounded(.down))
       width = Int(max(ua, ub).rounded(.down)) - u0 + 2
