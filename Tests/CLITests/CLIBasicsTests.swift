@@ -35,6 +35,9 @@ import Testing
     (["fetch", "FILE", "--windows", "1", "--length", "40", "--row-stride", "0"], "--row-stride"),
     (["fetch", "FILE", "--windows", "1", "--length", "9223372036854775808"], "--length"),
     (["bench", "pipeline", "--catalog", "synthetic:1", "--step-ms", "5000000"], "--step-ms"),
+    (["train", "--catalog", "synthetic:4", "--epochs", "9223372036854775807"], "--epochs"),
+    (["train", "--catalog", "synthetic:4", "--batch", "4611686018427387904"], "--batch"),
+    (["train", "--catalog", "synthetic:4", "--size", "4611686018427387904"], "--size"),
   ])
   func outOfRangeValuesExit64NamingTheOption(arguments: [String], option: String) throws {
     let file = NSTemporaryDirectory() + "tandem-cli-bounds-\(UUID().uuidString).bin"
