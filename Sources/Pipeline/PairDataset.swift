@@ -122,6 +122,12 @@ public struct PairDataset: Sendable {
   /// Pairs left out after pairing, by reason (e.g. unknown grid, no transform).
   public var excluded: [String: Int]
 
+  /// S1 and S2 channels of a sample, as ``PairLoader`` lays them out (the first region's;
+  /// every region comes from the same asset rules).
+  public var channels: (s1: Int, s2: Int) {
+    (regions.first?.s1.count ?? 2, regions.first?.s2.count ?? 4)
+  }
+
   /// Loads the catalog, pairs S1 with S2 items and prepares regions.
   public static func open(
     catalog: String, options: PairDatasetOptions
