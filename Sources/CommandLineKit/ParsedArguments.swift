@@ -145,8 +145,12 @@ public struct ByteSize: ArgumentValue, Sendable, Equatable {
       number = text.dropLast(suffix.count)
       break
     }
-    guard let v = Double(String(number).trimmingSpaces), v >= 0, v.isFinite else { return nil }
-    bytes = UInt64(v * multiplier)
+    // `UInt64(exactly:)` of the truncated product: `1e20` or `20000000TB` do not fit in 64 bits
+    // and are invalid values (a usage error naming the option), not a conversion trap.
+    guard let v = Double(String(number).trimmingSpaces), v >= 0, v.isFinite,
+      let count = UInt64(exactly: (v * multiplier).rounded(.towardZero))
+    else { return nil }
+    bytes = count
   }
   public static var expectation: String { "a size such as 500MB, 20GB or 1GiB" }
 }

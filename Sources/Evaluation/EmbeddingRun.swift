@@ -322,7 +322,7 @@ public enum EmbeddingRun {
   static func runConfig(_ path: String) throws -> TrainingConfig? {
     let run = RunDirectory(path: path)
     guard FileManager.default.fileExists(atPath: run.configPath) else { return nil }
-    return try TrainingConfig.load(path: run.configPath)
+    return try run.loadConfig()
   }
 
   /// The run's saved normalization, or for `random` an estimate from 32 seeded windows (as
@@ -337,7 +337,8 @@ public enum EmbeddingRun {
         dataset: dataset, windowSize: size, samples: 32, seed: request.seed,
         sourceOptions: request.sourceOptions)
     }
-    return try RunDirectory(path: request.checkpoint).loadNormalization()
+    return try RunDirectory(path: request.checkpoint).loadNormalization(
+      s1Channels: dataset.channels.s1, s2Channels: dataset.channels.s2)
   }
 
   /// Up to 64 accepted windows of the seeded sampler (first epoch), for BatchNorm calibration.

@@ -238,7 +238,8 @@ public enum EvaluationRun {
           dataset: dataset, windowSize: size, samples: 32, seed: initSeed,
           sourceOptions: request.sourceOptions)
       } else {
-        normalization = try RunDirectory(path: request.checkpoint).loadNormalization()
+        normalization = try RunDirectory(path: request.checkpoint).loadNormalization(
+          s1Channels: dataset.channels.s1, s2Channels: dataset.channels.s2)
       }
       let key = WindowKey(
         catalog: catalog, size: size, s2Bands: config.s2Bands, pairing: pairing,
@@ -297,7 +298,9 @@ public enum EvaluationRun {
         normalization = Normalization(
           s1ToDecibels: false, s1Mean: mean, s1Std: std, s2Mean: [], s2Std: [])
       } else {
-        normalization = try RunDirectory(path: request.checkpoint).loadNormalization()
+        // The chips have VV and VH; their S2 is not probed.
+        normalization = try RunDirectory(path: request.checkpoint).loadNormalization(
+          s1Channels: 2, s2Channels: nil)
         normalization.s1ToDecibels = false  // the chips are in dB already
       }
       return units.standardized(with: normalization)

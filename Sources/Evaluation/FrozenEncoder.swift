@@ -45,7 +45,7 @@ public final class FrozenEncoder {
     guard FileManager.default.fileExists(atPath: run.configPath) else {
       throw TrainingError(path: path, reason: "not a tandem train run directory (no config.json)")
     }
-    let config = try TrainingConfig.load(path: run.configPath)
+    let config = try run.loadConfig()
     guard let (directory, _) = try run.latestCheckpoint() else {
       throw TrainingError(path: path, reason: "the run has no checkpoint yet")
     }

@@ -129,11 +129,15 @@ public enum NiceTicks {
     let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
     let start = (lo / step).rounded(.down) * step
     let end = (hi / step).rounded(.up) * step
+    // A step below the values' resolution (losses near 1e15 differing by 0.1) cannot separate
+    // ticks: `start + step == start`, and stepping never reached `end`. Label the ends instead.
+    if step > 0, start + step == start { return (lo, hi, [lo, hi]) }
+    // Ticks by index, capped, so no range can loop for ever.
     var ticks: [Double] = []
-    var v = start
-    while v <= end + step * 1e-9 {
+    for k in 0...1000 {
+      let v = start + Double(k) * step
+      guard v <= end + step * 1e-9 else { break }
       ticks.append(abs(v) < step * 1e-9 ? 0 : v)
-      v += step
     }
     return (start, end, ticks)
   }

@@ -70,13 +70,11 @@ public final class COGDataset: Sendable {
     let reader = HeaderReader(
       source: source, objectSize: size, initialSize: headerSize ?? 16384,
       maxHeaderBytes: limits.maxHeaderBytes)
-    try await reader.ensure(0, 8)
-    var first = reader.bytes.slice(0, 8)!
+    var first = try await reader.read(0, 8)
     // Check the signature before asking for the BigTIFF header's extra bytes.
     _ = try TIFFHeader.parse(first + [0, 0, 0, 0, 0, 0, 0, 0], location: source.location)
     if first[first.startIndex + 2] == 43 || first[first.startIndex + 3] == 43 {
-      try await reader.ensure(0, 16)
-      first = reader.bytes.slice(0, 16)!
+      first = try await reader.read(0, 16)
     }
     let header = try TIFFHeader.parse(first, location: source.location)
     let parser = IFDParser(reader: reader, header: header, limits: limits)
@@ -212,7 +210,9 @@ public final class COGDataset: Sendable {
     var data: [[UInt8]] = []
     if !remote.isEmpty {
       do {
-        data = try await source.read(remote)
+        // One buffer per remote range, each its range's length, so `data[next]` below holds.
+        data = try ByteReads.complete(
+          try await source.read(remote), for: remote, location: location)
       } catch {
         throw GeoTIFFError(error, ifd: plan.image.index)
       }

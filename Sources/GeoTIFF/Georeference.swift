@@ -52,12 +52,16 @@ public struct Georeference: Sendable, Equatable {
   init(tags: GeoTags) {
     var keys: [Int: Int] = [:]
     if let dir = tags.geoKeys, dir.count >= 4 {
-      let n = Int(dir[3])
-      for k in 0..<n where 4 + k * 4 + 3 < dir.count {
-        let id = Int(dir[4 + k * 4])
-        let location = Int(dir[4 + k * 4 + 1])
-        let value = Int(dir[4 + k * 4 + 3])
-        if location == 0 { keys[id] = value }  // SHORT values held inline
+      // The directory is SHORTs, but a file may store it as SSHORT or LONG8: the key count is
+      // capped by the entries present (a count of 2^63 would loop for ever, -1 sign-extends to
+      // 2^64 - 1) and entries with a field past 65535 are skipped.
+      let n = Int(min(dir[3], UInt64((dir.count - 4) / 4)))
+      for k in 0..<n {
+        guard let id = UInt16(exactly: dir[4 + k * 4]),
+          let location = UInt16(exactly: dir[4 + k * 4 + 1]),
+          let value = UInt16(exactly: dir[4 + k * 4 + 3])
+        else { continue }
+        if location == 0 { keys[Int(id)] = Int(value) }  // SHORT values held inline
       }
     }
     modelType = keys[1024]
@@ -120,8 +124,10 @@ public struct Georeference: Sendable, Equatable {
         guard let q = tail.firstIndex(of: "\"") else { return nil }
         return String(tail[..<q])
       }
+      // A TIFF has at most 65535 samples: other sample numbers are ignored (`info` prints them
+      // 1-based, and `sample + 1` overflowed for 9223372036854775807).
       guard let role = attr("role"), let sample = attr("sample").flatMap({ Int($0) }),
-        let value
+        (0..<65536).contains(sample), let value
       else { continue }
       if role == "scale" { scales[sample] = value }
       if role == "offset" { offsets[sample] = value }

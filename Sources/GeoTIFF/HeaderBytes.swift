@@ -103,7 +103,9 @@ final class HeaderReader {
   init(source: any ByteSource, objectSize: UInt64, initialSize: Int, maxHeaderBytes: Int) {
     self.source = source
     self.objectSize = objectSize
-    self.readAhead = UInt64(max(initialSize, 16))
+    // Clamped to the header limit: `initialSize` may come from a catalog's `file:header_size`,
+    // and 1000000000000 there must not fetch the whole object into one array.
+    self.readAhead = UInt64(max(min(initialSize, maxHeaderBytes), 16))
     self.maxHeaderBytes = maxHeaderBytes
   }
 
@@ -135,7 +137,8 @@ final class HeaderReader {
     if roundTrips > 0 { readAhead = min(readAhead * 2, 8 << 20) }
     roundTrips += 1
     do {
-      let data = try await source.read(gaps)
+      let data = try ByteReads.complete(
+        try await source.read(gaps), for: gaps, location: source.location)
       for (r, d) in zip(gaps, data) { bytes.insert(offset: r.offset, bytes: d) }
     } catch {
       throw GeoTIFFError(error, ifd: ifd)
@@ -149,7 +152,23 @@ final class HeaderReader {
     -> ArraySlice<UInt8>
   {
     try await ensure(offset, length, ifd: ifd)
-    return bytes.slice(offset, length)!
+    return try held(offset, length, ifd: ifd)
+  }
+
+  /// The bytes at `[offset, offset + length)`, which ``ensure(_:_:ifd:)`` has fetched; missing
+  /// bytes (an internal inconsistency) are a typed error, not a trap.
+  func held(
+    _ offset: UInt64, _ length: Int, ifd: Int? = nil
+  ) throws(GeoTIFFError)
+    -> ArraySlice<UInt8>
+  {
+    guard let slice = bytes.slice(offset, length) else {
+      throw GeoTIFFError(
+        .io, location: source.location, ifd: ifd,
+        range: ByteRange(offset: offset, length: UInt64(length)),
+        message: "header bytes missing after the read (internal error; please report it)")
+    }
+    return slice
   }
 }
 

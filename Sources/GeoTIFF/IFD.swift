@@ -397,6 +397,17 @@ struct IFDParser {
     let subfile = try await one(Tag.newSubfileType, default: 0)!
     let extra = try await ints(Tag.extraSamples) ?? []
     let fillOrder = try await one(Tag.fillOrder, default: 1)!
+    // TIFF defines these as SHORTs, but a file may store them as SSHORT (-1 sign-extends to
+    // 2^64 - 1) or LONG8: values past 65535 are malformed, and would trap in `Int(_:)` below.
+    let shorts =
+      [
+        ("SampleFormat", format), ("Compression", compression),
+        ("PhotometricInterpretation", photometric), ("Predictor", predictor),
+      ] + extra.map { ("ExtraSamples", $0) }
+    for (name, value) in shorts where value > 65535 {
+      throw GeoTIFFError(
+        .malformed, location: location, ifd: index, message: "\(name) is \(value)")
+    }
 
     var sampleType = SampleType.uint8
     switch (format, bps) {

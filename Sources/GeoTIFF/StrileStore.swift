@@ -71,8 +71,11 @@ final class StrileStore: Sendable {
       bytes = held
     } else {
       do {
-        bytes = ArraySlice(
-          try await source.read([ByteRange(offset: ref.dataOffset, length: UInt64(length))])[0])
+        let range = ByteRange(offset: ref.dataOffset, length: UInt64(length))
+        // Checked to be one buffer of `length` bytes: `decodeIntegers` indexes it unchecked.
+        let data = try ByteReads.complete(
+          try await source.read([range]), for: [range], location: source.location)
+        bytes = ArraySlice(data[0])
       } catch {
         throw GeoTIFFError(error, ifd: ifd)
       }
@@ -107,18 +110,17 @@ final class StrileStore: Sendable {
       var local = header
       if !ranges.isEmpty {
         do {
-          let data = try await source.read(ranges)
+          let data = try ByteReads.complete(
+            try await source.read(ranges), for: ranges, location: source.location)
           for (r, d) in zip(ranges, data) { local.insert(offset: r.offset, bytes: d) }
         } catch {
           throw GeoTIFFError(error, ifd: ifd)
         }
       }
-      let o = decodeIntegers(
-        local.slice(offsetsRef.dataOffset, Int(oBytes))!, type: offsetsRef.type, count: count,
-        order: order)
-      let c = decodeIntegers(
-        local.slice(countsRef.dataOffset, Int(cBytes))!, type: countsRef.type, count: count,
-        order: order)
+      let ob = try Self.held(local, offsetsRef.dataOffset, Int(oBytes), source: source, ifd: ifd)
+      let cb = try Self.held(local, countsRef.dataOffset, Int(cBytes), source: source, ifd: ifd)
+      let o = decodeIntegers(ob, type: offsetsRef.type, count: count, order: order)
+      let c = decodeIntegers(cb, type: countsRef.type, count: count, order: order)
       guard let o, let c else {
         throw GeoTIFFError(
           .malformed, location: source.location, ifd: ifd, message: "bad strile array type")
@@ -147,15 +149,18 @@ final class StrileStore: Sendable {
     }
     var local = HeaderBytes()
     do {
-      let data = try await source.read(merged)
+      let data = try ByteReads.complete(
+        try await source.read(merged), for: merged, location: source.location)
       for (r, d) in zip(merged, data) { local.insert(offset: r.offset, bytes: d) }
     } catch {
       throw GeoTIFFError(error, ifd: ifd)
     }
     var loaded: [Int: (UInt64, UInt64)] = [:]
     for i in missing {
-      let ob = local.slice(offsetsRef.dataOffset + UInt64(i) * oSize, Int(oSize))!
-      let cb = local.slice(countsRef.dataOffset + UInt64(i) * cSize, Int(cSize))!
+      let ob = try Self.held(
+        local, offsetsRef.dataOffset + UInt64(i) * oSize, Int(oSize), source: source, ifd: ifd)
+      let cb = try Self.held(
+        local, countsRef.dataOffset + UInt64(i) * cSize, Int(cSize), source: source, ifd: ifd)
       guard let o = decodeIntegers(ob, type: offsetsRef.type, count: 1, order: order)?.first,
         let c = decodeIntegers(cb, type: countsRef.type, count: 1, order: order)?.first
       else {
@@ -165,5 +170,19 @@ final class StrileStore: Sendable {
       loaded[i] = (o, c)
     }
     state.withLock { s in s.partial.merge(loaded) { _, new in new } }
+  }
+
+  /// The bytes at `[offset, offset + length)` of `bytes`, which the reads above fetched; missing
+  /// bytes (an internal inconsistency) are a typed error, not a trap.
+  private static func held(
+    _ bytes: HeaderBytes, _ offset: UInt64, _ length: Int, source: any ByteSource, ifd: Int
+  ) throws(GeoTIFFError) -> ArraySlice<UInt8> {
+    guard let slice = bytes.slice(offset, length) else {
+      throw GeoTIFFError(
+        .io, location: source.location, ifd: ifd,
+        range: ByteRange(offset: offset, length: UInt64(length)),
+        message: "strile array bytes missing after the read (internal error; please report it)")
+    }
+    return slice
   }
 }

@@ -126,6 +126,15 @@ public struct WindowPlan: Sendable {
         .invalidRequest, location: location, ifd: image.index,
         message: "window \(window) is empty")
     }
+    // `layout` computes the window's far edges; `--window 9223372036854775807,0,1,1` must be
+    // an invalid request, not an overflow trap.
+    guard !window.x.addingReportingOverflow(window.width).overflow,
+      !window.y.addingReportingOverflow(window.height).overflow
+    else {
+      throw GeoTIFFError(
+        .invalidRequest, location: location, ifd: image.index,
+        message: "window \(window) extends past the largest pixel coordinate")
+    }
     let maxBytes = 1 << 31
     let (pixels, o1) = window.width.multipliedReportingOverflow(by: window.height)
     let (bytes, o2) = pixels.multipliedReportingOverflow(

@@ -139,11 +139,16 @@ public struct Pairer: Sendable {
           s2: side(b, windows: Array(repeating: nil, count: b.assets.count)), deltaHours: dt / 3600,
           overlap: overlap, crs: nil, grid: .unknown, commonBounds: nil))
     }
-    let crs = a.grids[0].crs
+    // Empty only for asset rules that select no channel (e.g. no polarizations): nothing to
+    // align, so no pair rather than an index trap.
+    guard let first = a.grids.first, !b.grids.isEmpty else {
+      return .rejected("no assets with a pixel grid")
+    }
+    let crs = first.crs
     guard (a.grids + b.grids).allSatisfy({ $0.crs == crs }) else {
       return .rejected("different CRS")
     }
-    var common = a.grids[0].extent
+    var common = first.extent
     for g in a.grids.dropFirst() + b.grids { common = common.intersection(g.extent) }
     guard !common.isEmpty else { return .rejected("pixel grids do not intersect") }
     let wa = a.grids.map { $0.window(inside: common) }

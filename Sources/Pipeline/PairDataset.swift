@@ -35,6 +35,20 @@ public struct AssetReader: Sendable, Hashable, Codable {
   public var scaleY: Double
   public var offsetY: Double
 
+  /// Largest ratio between a reference pixel and an asset pixel (either way) that is read:
+  /// Sentinel-2's 10/20/60 m bands against 10 m S1 are within 6×.
+  public static let maxScale = 16.0
+  /// Largest offset, in asset pixels, between the reference grid and the asset's: far past any
+  /// image, small enough that window corners computed from it stay exact in a Double.
+  public static let maxOffset = Double(1 << 40)
+
+  /// Whether the map is one a window can be read through: scales within 1/16…16 and finite
+  /// offsets of sane size, so window corners and sizes stay small integers.
+  public var hasPlausibleMapping: Bool {
+    [scaleX, scaleY].allSatisfy { abs($0) >= 1 / Self.maxScale && abs($0) <= Self.maxScale }
+      && [offsetX, offsetY].allSatisfy { abs($0) <= Self.maxOffset }
+  }
+
   /// Whether reference pixels map one-to-one onto whole asset pixels (no resampling needed).
   public var isAligned: Bool {
     abs(scaleX - 1) < 1e-9 && abs(scaleY - 1) < 1e-9
@@ -114,6 +128,12 @@ public struct PairDataset: Sendable {
   public var regions: [PairRegion]
   /// Pairs left out after pairing, by reason (e.g. unknown grid, no transform).
   public var excluded: [String: Int]
+
+  /// S1 and S2 channels of a sample, as ``PairLoader`` lays them out (the first region's;
+  /// every region comes from the same asset rules).
+  public var channels: (s1: Int, s2: Int) {
+    (regions.first?.s1.count ?? 2, regions.first?.s2.count ?? 4)
+  }
 
   /// Loads the catalog, pairs S1 with S2 items and prepares regions.
   public static func open(
@@ -240,6 +260,15 @@ public struct PairDataset: Sendable {
           headerSize: scl.headerSize)
         mask = reader(paired)
       }
+    }
+    // A pixel 1e9 times smaller than the reference pixel (a proj:transform with a tiny pixel
+    // size) would make every window a terabyte read; such mappings are not resampled.
+    for r in s1 + s2 + (mask.map { [$0] } ?? []) where !r.hasPlausibleMapping {
+      return .failure(
+        Reason(
+          message:
+            "asset pixel size more than \(Int(AssetReader.maxScale))× larger or smaller than the "
+            + "S1 pixel (proj:transform)"))
     }
     return .success(
       PairRegion(

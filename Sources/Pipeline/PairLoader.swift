@@ -28,6 +28,28 @@ public struct Normalization: Sendable, Codable, Equatable {
     self.s2Std = s2Std
   }
 
+  /// Why these statistics cannot standardize `s1Channels` S1 and `s2Channels` S2 channels
+  /// (`nil`: any count, but means and stds must pair up), or `nil`: loaders index them by
+  /// channel and multiply by 1/std, so every channel needs a finite mean and a finite
+  /// positive std, and the S2 scale must be finite and positive.
+  public func validationError(s1Channels: Int?, s2Channels: Int?) -> String? {
+    for (name, mean, std, channels) in [
+      ("S1", s1Mean, s1Std, s1Channels), ("S2", s2Mean, s2Std, s2Channels),
+    ] {
+      if mean.count != std.count {
+        return "\(name) has \(mean.count) means but \(std.count) standard deviations"
+      }
+      if let channels, mean.count != channels {
+        return "\(name) has statistics for \(mean.count) channels, the data has \(channels)"
+      }
+      if !mean.allSatisfy(\.isFinite) || !std.allSatisfy({ $0.isFinite && $0 > 0 }) {
+        return "\(name) means must be finite and standard deviations finite and positive"
+      }
+    }
+    if !(s2Scale.isFinite && s2Scale > 0) { return "s2Scale must be finite and positive" }
+    return nil
+  }
+
   /// Sentinel-1 value before standardization: linear power → dB when `toDecibels` (floored at
   /// 1e-5 so zeros stay finite), clipped to [−50, 30] either way. The loader and the
   /// statistics pass both use this, so the statistics describe what the loader standardizes.
@@ -129,10 +151,9 @@ public final class PairLoader: SampleLoader, Sendable {
     decodedCacheBytes: Int = 1 << 30, keepsInvalidAsNaN: Bool = false
   ) {
     self.keepsInvalidAsNaN = keepsInvalidAsNaN
-    let s1 = dataset.regions.first?.s1.count ?? 2
-    let s2 = dataset.regions.first?.s2.count ?? 4
     self.dataset = dataset
-    self.layout = SampleLayout(channels: [s1, s2], size: windowSize)
+    self.layout = SampleLayout(
+      channels: [dataset.channels.s1, dataset.channels.s2], size: windowSize)
     self.normalization = normalization
     self.filter = filter
     self.sourceOptions = sourceOptions
@@ -161,6 +182,15 @@ public final class PairLoader: SampleLoader, Sendable {
   }
 
   func fetchAsset(_ reader: AssetReader, sample: WindowSample) async throws -> FetchedAsset {
+    // `PairDataset.region(for:items:)` leaves implausible mappings out; regions built or
+    // decoded elsewhere are checked here, before the window's corners become Ints.
+    guard reader.hasPlausibleMapping else {
+      throw PipelineError(
+        location: reader.href,
+        message: "pixel mapping (scale \(reader.scaleX) × \(reader.scaleY), offset "
+          + "\(reader.offsetX), \(reader.offsetY)) is implausible: scales must be within "
+          + "1/16…16 of the S1 pixel")
+    }
     let dataset = try await open(reader)
     let n = sample.size
     let u0: Int
@@ -178,6 +208,10 @@ public final class PairLoader: SampleLoader, Sendable {
       let ub = reader.scaleX * (Double(sample.x + n) - 0.5) + reader.offsetX - 0.5
       let va = reader.scaleY * (Double(sample.y) + 0.5) + reader.offsetY - 0.5
       let vb = reader.scaleY * (Double(sample.y + n) - 0.5) + reader.offsetY - 0.5
+      guard [ua, ub, va, vb].allSatisfy({ abs($0) < 0x1p52 }) else {
+        throw PipelineError(
+          location: reader.href, message: "window \(sample) maps outside the asset's pixel range")
+      }
       u0 = Int(min(ua, ub).rounded(.down))
       v0 = Int(min(va, vb).rounded(.down))
       width = Int(max(ua, ub).rounded(.down)) - u0 + 2

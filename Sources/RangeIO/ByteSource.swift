@@ -45,7 +45,8 @@ public enum ByteReads {
     var out: [[UInt8]] = []
     out.reserveCapacity(slots.count)
     for (slot, range) in zip(slots, ranges) {
-      guard let bytes = slot, bytes.count == Int(range.length) else {
+      // Compared in UInt64: a range from corrupt input may be longer than Int.max.
+      guard let bytes = slot, UInt64(bytes.count) == range.length else {
         let got = slot.map { "\($0.count) bytes were" } ?? "no bytes were"
         throw RangeIOError(
           .incomplete, location: location, range: range,

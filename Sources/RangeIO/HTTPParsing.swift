@@ -36,7 +36,10 @@ struct ContentRange: Equatable, Sendable {
         last >= first
       else { return nil }
       if let total, last >= total { return nil }
-      range = ByteRange(offset: first, length: last - first + 1)
+      // `bytes 0-18446744073709551615/*` spans 2^64 bytes, one more than a length can hold.
+      let (length, overflow) = (last - first).addingReportingOverflow(1)
+      guard !overflow else { return nil }
+      range = ByteRange(offset: first, length: length)
     }
   }
 }
@@ -52,7 +55,11 @@ func parseRetryAfter(_ text: String, now: Double) -> Double? {
     let month = months.firstIndex(of: String(fields[2])), let year = Int32(fields[3])
   else { return nil }
   let clock = fields[4].split(separator: ":").compactMap { Int32($0) }
-  guard clock.count == 3 else { return nil }
+  // Only plausible dates: a server-chosen year such as -2147483648 would overflow
+  // `year - 1900`, and nonsense fields are malformed rather than normalised by timegm.
+  guard clock.count == 3, (1900...9999).contains(year), (1...31).contains(day),
+    (0...23).contains(clock[0]), (0...59).contains(clock[1]), (0...60).contains(clock[2])
+  else { return nil }
   var parts = tm()
   parts.tm_year = year - 1900
   parts.tm_mon = Int32(month)
@@ -132,6 +139,9 @@ public enum MultipartByteranges {
       }
       guard let contentRange, let range = contentRange.range else { return nil }
       let dataStart = headerEnd + 4
+      // A part claiming more bytes than the body holds (up to 2^64) is malformed; checked
+      // before converting to Int so it cannot overflow.
+      guard range.length <= UInt64(body.count - dataStart) else { return nil }
       let dataEnd = dataStart + Int(range.length)
       guard dataEnd + 2 <= body.count, body[dataEnd] == 0x0D, body[dataEnd + 1] == 0x0A else {
         return nil

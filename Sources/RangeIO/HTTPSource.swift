@@ -195,6 +195,7 @@ public final class HTTPSource: VersionedByteSource {
       else {
         throw error(.badResponse, wanted, "206 without a valid Content-Range", response)
       }
+      try checkPlausibleSize(total, "Content-Range", wanted, response)
       let expected = ByteRange(offset: 0, length: min(wanted.length, total))
       guard got == expected else {
         throw error(
@@ -226,6 +227,7 @@ public final class HTTPSource: VersionedByteSource {
           "the server ignores Range and sent no Content-Length for its full-body answer",
           response)
       }
+      try checkPlausibleSize(size, "Content-Length", wanted, response)
       return Probe(
         version: ObjectVersion(size: size, etag: etag, lastModified: lastModified),
         prefix: response.body, rangesIgnored: true)
@@ -241,6 +243,19 @@ public final class HTTPSource: VersionedByteSource {
       throw error(.badResponse, wanted, "416 for the first bytes of a non-empty object", response)
     default:
       throw statusError(response, range: wanted)
+    }
+  }
+
+  /// Rejects an object size no array or offset in this process can address: every later
+  /// range is checked against the pinned size, so bounding it here keeps the `Int` conversions
+  /// of ranges and sizes below from trapping (`bytes 0-16383/18446744073709551615`).
+  private func checkPlausibleSize(
+    _ size: UInt64, _ header: String, _ wanted: ByteRange, _ response: CurlResponse
+  ) throws(RangeIOError) {
+    guard size <= UInt64(Int.max) else {
+      throw error(
+        .badResponse, wanted, "\(header) claims an object of \(size) bytes (more than \(Int.max))",
+        response)
     }
   }
 
@@ -345,22 +360,22 @@ public final class HTTPSource: VersionedByteSource {
           .badResponse, range, "server sent \(got) (Content-Range) instead of the requested range",
           response)
       }
-      if response.body.count < Int(range.length) && !response.exceededLimit {
+      if UInt64(response.body.count) < range.length && !response.exceededLimit {
         throw error(
           .badResponse, range, "body ended after \(response.body.count) of \(range.length) bytes",
           response)
       }
-      guard response.body.count == Int(range.length) && !response.exceededLimit else {
+      guard UInt64(response.body.count) == range.length && !response.exceededLimit else {
         throw error(
           .badResponse, range, "body is longer than the \(range.length) bytes of Content-Range",
           response)
       }
       return response.body
     case 200:
-      if response.body.count >= Int(range.end) {
+      if UInt64(response.body.count) >= range.end {
         return Array(response.body[Int(range.offset)..<Int(range.end)])
       }
-      if !response.exceededLimit, response.body.count < Int(version.size) {
+      if !response.exceededLimit, UInt64(response.body.count) < version.size {
         throw error(
           .badResponse, range,
           "full-body answer ended after \(response.body.count) of \(version.size) bytes", response)
@@ -387,8 +402,13 @@ public final class HTTPSource: VersionedByteSource {
     [(Int, [UInt8])], RangeIOError
   > {
     let header = "bytes=" + merged.map { "\($0.offset)-\($0.end - 1)" }.joined(separator: ",")
-    let total = merged.reduce(0) { $0 + Int($1.length) }
-    let request = makeRequest(rangeHeader: header, maxBody: total + 256 * merged.count + 4096)
+    // Saturating: the lengths lie inside the pinned size (at most Int.max), but their sum plus
+    // the multipart framing allowance need not.
+    let total = merged.reduce(UInt64(256 * merged.count + 4096)) {
+      let (sum, overflow) = $0.addingReportingOverflow($1.length)
+      return overflow ? .max : sum
+    }
+    let request = makeRequest(rangeHeader: header, maxBody: Int(min(total, UInt64(Int.max))))
     stats.requests.add(1, ordering: .relaxed)
     let response: CurlResponse
     do {

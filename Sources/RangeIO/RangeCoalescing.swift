@@ -40,6 +40,12 @@ public enum RangeCoalescing {
   }
 
   /// The bytes of `range` out of `bytes`, which hold `container`. `range` must lie inside it.
+  ///
+  /// The precondition stays: both callers (``HTTPSource``) pass validated input — fetched
+  /// buffers checked by ``ByteReads/complete(_:for:location:)`` against the merged range that
+  /// ``plan(_:gap:maxLength:)`` built around the member, and multipart parts whose length
+  /// ``MultipartByteranges/parse(_:boundary:)`` checked, containing the range by a test — so a
+  /// failure here is a bug in this module, not bad input.
   public static func slice(
     _ bytes: [UInt8], of container: ByteRange, range: ByteRange
   )

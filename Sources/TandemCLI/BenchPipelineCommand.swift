@@ -60,11 +60,16 @@ enum BenchPipelineCommand {
     let seed = try parsed.value("seed", default: UInt64(0))
     let decodedCacheMB = try parsed.value("decoded-cache", default: 1024)
     guard batchSize >= 1, size >= 8, batches >= 1, warmup >= 0, threads >= 1, slots >= 1,
-      stepMs >= 0, decodedCacheMB >= 0
+      decodedCacheMB >= 0
     else {
       throw parsed.usageError(
         "--batch, --batches, --decode-threads and --slots must be positive, --size at least 8, "
           + "--decoded-cache not negative")
+    }
+    // The step is slept in microseconds as a UInt32 (at most about 71 minutes); a minute is
+    // far longer than any training step.
+    guard (0...60_000).contains(stepMs) else {
+      throw parsed.usageError("--step-ms must be between 0 and 60000 (a minute)")
     }
     let sourceOptions = try IOOptions.sourceOptions(from: parsed)
     let pairing = PairingParameters(

@@ -90,9 +90,9 @@ enum EvalCommand {
     // run's pairing thresholds and S2 bands, and (unless --size) its window size.
     var reference: TrainingConfig?
     if checkpoints.count > 1, let run = checkpoints.first(where: { !$0.hasPrefix("random") }) {
-      let path = RunDirectory(path: run).configPath
-      if FileManager.default.fileExists(atPath: path) {
-        reference = try TrainingConfig.load(path: path)
+      let directory = RunDirectory(path: run)
+      if FileManager.default.fileExists(atPath: directory.configPath) {
+        reference = try directory.loadConfig()
         if size == nil { size = reference?.size }
       }
     }

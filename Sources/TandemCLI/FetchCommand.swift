@@ -54,12 +54,18 @@ enum FetchCommand {
         let size = try await source.size()
         let length = try parsed.required("length", as: ByteSize.self).bytes
         let stride = try parsed.required("row-stride", as: ByteSize.self).bytes
-        guard size > stride + 2 * length else {
+        guard length > 0 else { throw parsed.usageError("--length must be positive") }
+        // A window spans --row-stride + 2 × --length bytes and starts at a whole number of
+        // --length steps: overflow-checked, and at least one start must fit (else `% 0`).
+        let (pair, o1) = length.multipliedReportingOverflow(by: 2)
+        let (span, o2) = stride.addingReportingOverflow(pair)
+        guard !o1, !o2, span < size, (size - span) / length > 0 else {
           throw parsed.usageError("object (\(size) bytes) too small for --row-stride/--length")
         }
+        let starts = (size - span) / length
         var rng = SeededGenerator(seed: try parsed.value("seed", default: UInt64(1)))
         for _ in 0..<windows {
-          let tile = rng.next() % ((size - stride - 2 * length) / length)
+          let tile = rng.next() % starts
           let offset = tile * length
           batches.append(
             [offset, offset + length, offset + stride, offset + stride + length].map {

@@ -77,7 +77,11 @@ enum IOOptions {
     }
     http.maxConcurrentTransfers = concurrency
     let timeout = try parsed.value("timeout", default: 30.0)
-    guard timeout > 0 else { throw parsed.usageError("--timeout must be positive") }
+    // Bounded so the stall limit handed to libcurl (whole seconds, an Int) cannot overflow;
+    // a day is far past any useful stall timeout.
+    guard timeout > 0, timeout <= 86_400 else {
+      throw parsed.usageError("--timeout must be positive and at most 86400 seconds (a day)")
+    }
     http.stallTimeout = timeout
     http.connectTimeout = min(timeout, 10)
     let retries = try parsed.value("retries", default: 4)

@@ -275,7 +275,8 @@ enum TrainCommand {
     let normalizationPath = run.normalizationPath
     let normalization: Normalization
     if context.resume && FileManager.default.fileExists(atPath: normalizationPath) {
-      normalization = try run.loadNormalization()
+      normalization = try run.loadNormalization(
+        s1Channels: dataset.channels.s1, s2Channels: dataset.channels.s2)
     } else {
       context.log("estimating per-band normalization from 32 windows…")
       normalization = try await NormalizationEstimator.estimate(

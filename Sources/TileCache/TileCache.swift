@@ -171,8 +171,10 @@ public final class TileCache: ByteSourceCache {
     else { return nil }
     guard Array(file[cursor..<cursor + Int(keyLength)]) == Array(key.utf8) else { return nil }
     cursor += Int(keyLength)
+    // The bytes left, compared in UInt64: a length read from a damaged entry (see
+    // `selfConsistent`) may exceed Int.max.
     guard integer() == range.offset, integer() == range.length, let checksum = integer(),
-      file.count == cursor + Int(range.length)
+      UInt64(file.count - cursor) == range.length
     else { return nil }
     let data = Array(file[cursor...])
     return XXH64.hash(data) == checksum ? data : nil
@@ -270,9 +272,12 @@ public final class TileCache: ByteSourceCache {
   static func selfConsistent(_ file: [UInt8]) -> Bool {
     var cursor = magic.count
     guard file.count >= cursor + 8, Array(file[0..<cursor]) == magic else { return false }
-    let keyLength = Int(file[cursor..<cursor + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) })
+    // Bounded before the Int conversion: a damaged length (8 × 0xFF) must not trap `verify`.
+    let storedKeyLength = file[cursor..<cursor + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) }
     cursor += 8
-    guard keyLength < 1 << 20, file.count >= cursor + keyLength + 16 else { return false }
+    guard storedKeyLength < 1 << 20 else { return false }
+    let keyLength = Int(storedKeyLength)
+    guard file.count >= cursor + keyLength + 16 else { return false }
     let key = String(decoding: file[cursor..<cursor + keyLength], as: UTF8.self)
     cursor += keyLength
     let offset = file[cursor..<cursor + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) }
@@ -283,7 +288,9 @@ public final class TileCache: ByteSourceCache {
   private struct Entry {
     var path: String
     var size: UInt64
-    var modified: Int
+    /// Modification time (the last use) as seconds and nanoseconds, compared as a pair: in
+    /// nanoseconds alone, an mtime past 2262 overflows Int.
+    var modified: (seconds: Int, nanoseconds: Int)
   }
 
   private func listEntries() -> [Entry] {
@@ -299,7 +306,7 @@ public final class TileCache: ByteSourceCache {
         out.append(
           Entry(
             path: path, size: UInt64(st.st_size),
-            modified: st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
+            modified: (st.st_mtim.tv_sec, st.st_mtim.tv_nsec)))
       }
     }
     return out

@@ -53,8 +53,10 @@ public struct AugmentationConfig: Codable, Sendable, Equatable {
     if !(cropScaleMin > 0 && cropScaleMin <= cropScaleMax && cropScaleMax <= 1) {
       return "augmentation crop scale must satisfy 0 < min ≤ max ≤ 1"
     }
-    if !(cropRatioMin > 0 && cropRatioMin <= cropRatioMax) {
-      return "augmentation crop ratio must satisfy 0 < min ≤ max"
+    // Bounded above: the crop's sides are `Int(sqrt(area × ratio))`, which traps for a ratio
+    // such as 1e40 (and 1/ratio likewise).
+    if !(cropRatioMin >= 0.01 && cropRatioMin <= cropRatioMax && cropRatioMax <= 100) {
+      return "augmentation crop ratio must satisfy 0.01 ≤ min ≤ max ≤ 100"
     }
     for p in [jitterProbability, noiseProbability, blurProbability] where !(0...1).contains(p) {
       return "augmentation probabilities must be in 0…1"
@@ -62,8 +64,12 @@ public struct AugmentationConfig: Codable, Sendable, Equatable {
     if brightness < 0 || brightness >= 1 || contrast < 0 || contrast >= 1 {
       return "augmentation brightness/contrast must be in [0, 1)"
     }
-    if noiseStdMax < 0 || blurSigmaMin < 0 || blurSigmaMin > blurSigmaMax {
-      return "augmentation noise/blur ranges are invalid"
+    // Blur σ is bounded (and NaN refused): the kernel radius is `Int(2σ)` and its taps are
+    // allocated, so σ = 1e300 trapped; 64 px is far wider than any useful blur.
+    if noiseStdMax < 0 || !(0 <= blurSigmaMin && blurSigmaMin <= blurSigmaMax)
+      || !(blurSigmaMax <= 64)
+    {
+      return "augmentation noise/blur ranges are invalid (blur σ must be in 0…64)"
     }
     return nil
   }

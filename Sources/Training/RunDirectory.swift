@@ -52,6 +52,34 @@ public struct CheckpointState: Codable, Sendable, Equatable {
     return (SamplerCursor(epoch: slowest.epoch, position: global / worldSize), exact)
   }
 
+  /// Largest `samplesSeen` accepted: far beyond any run (steps and batch are bounded, see
+  /// ``TrainingConfig/maxSteps``), so adding a step's samples cannot overflow.
+  public static let maxSamplesSeen = 1 << 53
+
+  /// Why a run cannot continue from this state, or `nil`. A damaged or hand-edited
+  /// `state.json` must not reach the sampler (a negative epoch or position traps it) or the
+  /// resume arithmetic (a position × world size or a sample count that overflows).
+  public func validationError() -> String? {
+    if step < 0 { return "step \(step) is negative" }
+    if !(0...Self.maxSamplesSeen).contains(samplesSeen) {
+      return "samplesSeen \(samplesSeen) is outside 0…\(Self.maxSamplesSeen)"
+    }
+    if let worldSize, worldSize < 1 { return "worldSize \(worldSize) is not positive" }
+    let ranks = worldSize ?? 1
+    if let rankCursors, rankCursors.count != ranks {
+      return "rankCursors holds \(rankCursors.count) cursors for worldSize \(ranks)"
+    }
+    for c in [cursor] + (rankCursors ?? []) {
+      if c.epoch < 0 || c.position < 0 {
+        return "sampler cursor (epoch \(c.epoch), position \(c.position)) is negative"
+      }
+      if c.position.multipliedReportingOverflow(by: ranks).overflow {
+        return "sampler position \(c.position) × worldSize \(ranks) overflows"
+      }
+    }
+    return nil
+  }
+
   /// See ``CheckpointState/rng``.
   public struct RNGState: Codable, Sendable, Equatable {
     public var seed: UInt64
@@ -84,17 +112,36 @@ public struct RunDirectory: Sendable {
   public var normalizationPath: String { path + "/normalization.json" }
   public var latestPath: String { path + "/latest" }
 
-  /// The run's saved `normalization.json`; missing or invalid is a `TrainingError` naming it.
-  public func loadNormalization() throws -> Normalization {
+  /// The run's saved `normalization.json`, for `s1Channels` S1 and `s2Channels` S2 channels
+  /// (`nil`: any count); missing or invalid is a `TrainingError` naming it. Checked here because
+  /// the loaders index the statistics by channel: a file with fewer entries, or a zero std,
+  /// would trap (or poison every value) in eval, embed and `train --resume`.
+  public func loadNormalization(s1Channels: Int?, s2Channels: Int?) throws -> Normalization {
     guard let data = FileManager.default.contents(atPath: normalizationPath) else {
       throw TrainingError(
         path: normalizationPath, reason: "missing (the run's saved normalization)")
     }
+    let normalization: Normalization
     do {
-      return try JSONDecoder().decode(Normalization.self, from: data)
+      normalization = try JSONDecoder().decode(Normalization.self, from: data)
     } catch {
       throw TrainingError(path: normalizationPath, reason: "invalid normalization: \(error)")
     }
+    if let message = normalization.validationError(s1Channels: s1Channels, s2Channels: s2Channels) {
+      throw TrainingError(path: normalizationPath, reason: "invalid normalization: \(message)")
+    }
+    return normalization
+  }
+
+  /// The run's `config.json`, checked like a command line: a damaged or hand-edited value
+  /// (temperature 0, a window of 2^62 pixels) is a `TrainingError` naming the file, not a trap
+  /// in eval or embed.
+  public func loadConfig() throws -> TrainingConfig {
+    let config = try TrainingConfig.load(path: configPath)
+    if let message = config.validationError() {
+      throw TrainingError(path: configPath, reason: "invalid run configuration: \(message)")
+    }
+    return config
   }
   public var summaryPath: String { path + "/summary.json" }
 
@@ -117,11 +164,16 @@ public struct RunDirectory: Sendable {
     guard let stateData = FileManager.default.contents(atPath: statePath) else {
       throw TrainingError(path: statePath, reason: "missing (checkpoint incomplete?)")
     }
+    let state: CheckpointState
     do {
-      return (directory, try JSONDecoder().decode(CheckpointState.self, from: stateData))
+      state = try JSONDecoder().decode(CheckpointState.self, from: stateData)
     } catch {
       throw TrainingError(path: statePath, reason: "invalid checkpoint state: \(error)")
     }
+    if let message = state.validationError() {
+      throw TrainingError(path: statePath, reason: "invalid checkpoint state: \(message)")
+    }
+    return (directory, state)
   }
 
   /// A process killed while re-writing the checkpoint `latest` names (``writeCheckpoint``

@@ -207,12 +207,29 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     return "\(value)"
   }
 
+  /// Upper bounds, far past any real run, so that the run's arithmetic cannot overflow:
+  /// window areas and batch tensors (`batch × channels × size²`), `epochs × samples per epoch`,
+  /// and the samples counted over `steps × batch`.
+  public static let maxSize = 4096
+  public static let maxBatch = 65536
+  public static let maxSteps = 1_000_000_000
+  public static let maxEpochs = 1_000_000
+
   /// Checks ranges; returns a message for the first bad field.
   public func validationError() -> String? {
-    if size < 16 { return "--size must be at least 16 (got \(size))" }
+    if size < 16 || size > Self.maxSize {
+      return "--size must be between 16 and \(Self.maxSize) (got \(size))"
+    }
     if batch < 2 { return "--batch must be at least 2: InfoNCE needs negatives (got \(batch))" }
+    if batch > Self.maxBatch { return "--batch must be at most \(Self.maxBatch) (got \(batch))" }
     if steps < 1 && epochs == nil { return "--steps must be positive (got \(steps))" }
-    if let e = epochs, e < 1 { return "--epochs must be positive (got \(e))" }
+    if steps > Self.maxSteps {
+      return "--steps must be at most \(Self.maxSteps) (got \(steps)"
+        + (epochs == nil ? ")" : " from --epochs)")
+    }
+    if let e = epochs, e < 1 || e > Self.maxEpochs {
+      return "--epochs must be between 1 and \(Self.maxEpochs) (got \(e))"
+    }
     if !(learningRate > 0) { return "--lr must be positive" }
     if minLearningRate < 0 || minLearningRate > learningRate {
       return "min learning rate must be in [0, lr]"

@@ -167,8 +167,17 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
       )
     }
     if let epochs = config.epochs {
-      let perEpoch = sampler.samplesPerEpoch * world
-      config.steps = max(1, (epochs * perEpoch + config.batch - 1) / config.batch)
+      // Overflow-checked: epochs are bounded (``TrainingConfig/maxEpochs``), the samples per
+      // epoch of a catalog are not; a product past the step bound fails validation below.
+      let (perEpoch, o1) = sampler.samplesPerEpoch.multipliedReportingOverflow(by: world)
+      let (total, o2) = epochs.multipliedReportingOverflow(by: perEpoch)
+      guard !o1, !o2, total <= Int.max - config.batch else {
+        throw TrainingError(
+          path: directory,
+          reason: "--epochs \(epochs) of \(sampler.samplesPerEpoch) samples × \(world) rank(s) "
+            + "is more samples than can be counted")
+      }
+      config.steps = max(1, (total + config.batch - 1) / config.batch)
     }
     if let message = config.validationError() {
       throw TrainingError(path: directory, reason: message)

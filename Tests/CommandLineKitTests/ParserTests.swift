@@ -98,6 +98,12 @@ import Testing
     #expect(ByteSize(argument: "lots") == nil)
     #expect(ByteSize(argument: "-5MB") == nil)
   }
+
+  /// Sizes past 2^64 bytes are invalid values, not a trap in the UInt64 conversion.
+  @Test(arguments: ["1e20", "20000000TB", "18446744073709551616", "1e300G"])
+  func byteSizesPastUInt64AreInvalid(text: String) {
+    #expect(ByteSize(argument: text) == nil)
+  }
 }
 
 extension UsageError: Equatable {

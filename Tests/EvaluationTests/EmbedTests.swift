@@ -302,6 +302,52 @@ struct EmbedCLITests {
     #expect((try? FileManager.default.contentsOfDirectory(atPath: out)) == [])
   }
 
+  /// A copy of the shared run with one JSON file of it changed by `change`.
+  static func damagedCopy(
+    _ file: String, _ change: (inout [String: Any]) -> Void
+  ) throws -> String {
+    let copy = temporaryDirectory()
+    try FileManager.default.copyItem(atPath: try run.get(), toPath: copy)
+    var path = copy + "/" + file
+    if file == "state.json" {
+      let latest = try String(contentsOfFile: copy + "/latest", encoding: .utf8)
+      path = copy + "/" + latest.trimmingCharacters(in: .whitespacesAndNewlines) + "/state.json"
+    }
+    var json = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        as? [String: Any])
+    change(&json)
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+    return copy
+  }
+
+  /// Damaged run files are typed errors naming the file, where they trapped: a normalization
+  /// with fewer S2 entries than bands (indexed by channel), a config with temperature 0
+  /// (InfoNCE's precondition), a checkpoint cursor in epoch -1 (the sampler's UInt64(epoch)).
+  @Test(arguments: [
+    ("normalization.json", "embed"), ("config.json", "embed"), ("state.json", "train"),
+  ])
+  func damagedRunFilesAreNamed(file: String, command: String) throws {
+    let run = try Self.damagedCopy(file) { json in
+      switch file {
+      case "normalization.json": json["s2Mean"] = [0.1]
+      case "config.json": json["temperature"] = 0
+      default: json["cursor"] = ["epoch": -1, "position": 0]
+      }
+    }
+    let out = Self.temporaryDirectory()
+    defer { for d in [run, out] { try? FileManager.default.removeItem(atPath: d) } }
+    let arguments =
+      command == "embed"
+      ? [
+        "embed", "--checkpoint", run, "--catalog", fixtureCatalog, "--out", out, "--stride", "64",
+        "--blas-threads", "1", "--quiet",
+      ] : ["train", "--resume", run, "--blas-threads", "1", "--quiet"]
+    let r = try TandemCLI.run(arguments)
+    #expect(r.status == 1, "\(r.stderr)")
+    #expect(r.stderr.contains("/\(file): invalid"), "\(r.stderr)")
+  }
+
   @Test func missingRunFails() throws {
     let out = Self.temporaryDirectory()
     let r = try TandemCLI.run([

@@ -257,6 +257,18 @@ final class SVGCounter: NSObject, XMLParserDelegate {
     #expect(NiceTicks.label(1500, step: 500) == "1500")
     #expect(NiceTicks.label(0.25, step: 0.05) == "0.25")
   }
+
+  /// Losses near 1e15 differing by less than their resolution: the tick step (0.02) is below
+  /// the ulp of 1e15 (0.125), so stepping never advanced and `tandem report` hung.
+  @Test(
+    .timeLimit(.minutes(1)),
+    arguments: [(1e15, 1e15 + 0.125), (1e15 - 0.5, 1e15 + 0.5), (-1e17, -1e17 + 16)]
+      as [(Double, Double)])
+  func niceTicksWithAStepBelowTheResolutionEnd(low: Double, high: Double) {
+    let t = NiceTicks.ticks(low: low, high: high)
+    #expect(!t.ticks.isEmpty && t.ticks.count <= 1001)
+    #expect(t.ticks.allSatisfy { $0 >= t.low && $0 <= t.high })
+  }
 }
 
 @Suite(.enabled(if: TandemCLI.binary != nil))

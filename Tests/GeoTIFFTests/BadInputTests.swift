@@ -109,6 +109,85 @@ struct BadInputTests {
     #expect(error.message.contains("compression"))
   }
 
+  /// SHORT tags stored as SSHORT -1 (sign-extended to 2^64 - 1) or as LONG8 2^63 are
+  /// malformed: they trapped converting to Int when the IFD was parsed.
+  @Test(
+    arguments: [
+      (259, "Compression", 8), (262, "PhotometricInterpretation", 8), (339, "SampleFormat", 8),
+      (317, "Predictor", 8), (338, "ExtraSamples", 8), (259, "Compression", 16),
+    ] as [(UInt16, String, UInt16)])
+  func shortTagBeyond65535IsMalformed(tag: UInt16, name: String, type: UInt16) async throws {
+    var tiff = TinyTIFF()
+    tiff.tags[tag] =
+      type == 8 ? (8, 1, TinyTIFF.le16([0xFFFF])) : (16, 1, TinyTIFF.le64([1 << 63]))
+    let path = try tiff.write("short-\(tag)-\(type).tif")
+    let error = try #require(await Self.readEverything(path))
+    #expect(error.code == .malformed)
+    #expect(error.location == path)
+    #expect(error.message.contains(name), "\(error)")
+  }
+
+  /// A GeoKeyDirectory stored as SSHORT (key count -1) or LONG8 (count 2^62, a value 2^63)
+  /// reads the entries present and skips impossible values: it trapped, or looped for ever.
+  @Test(
+    arguments: [
+      (8, TinyTIFF.le16([1, 1, 0, 0xFFFF, 3072, 0, 1, 32633])),
+      (16, TinyTIFF.le64([1, 1, 0, 1 << 62, 3072, 0, 1, 32633, 1024, 0, 1, 1 << 63])),
+    ] as [(UInt16, [UInt8])])
+  func geoKeyDirectoryWithImpossibleValuesIsRead(type: UInt16, value: [UInt8]) async throws {
+    var tiff = TinyTIFF()
+    tiff.tags[34735] = (type, UInt32(value.count / (type == 8 ? 2 : 8)), value)
+    let ds = try await Support.open(try tiff.write("geokeys-\(type).tif"))
+    #expect(ds.georeference.epsg == 32633)
+    #expect(ds.georeference.modelType == nil)
+  }
+
+  /// A GDAL_METADATA scale for sample 9223372036854775807 is ignored (a TIFF has at most
+  /// 65535 samples); `tandem info` trapped printing it 1-based.
+  static func hugeSampleScaleTIFF() throws -> String {
+    var tiff = TinyTIFF()
+    let xml =
+      #"<GDALMetadata><Item name="SCALE" sample="9223372036854775807" role="scale">2</Item>"#
+      + #"<Item name="SCALE" sample="0" role="scale">0.5</Item></GDALMetadata>"#
+    let ascii = Array(xml.utf8) + [0]
+    tiff.tags[42112] = (2, UInt32(ascii.count), ascii)
+    return try tiff.write("huge-sample-scale.tif")
+  }
+
+  @Test func scaleForImpossibleSampleIsIgnored() async throws {
+    let ds = try await Support.open(try Self.hugeSampleScaleTIFF())
+    #expect(ds.georeference.scales == [0: 0.5])
+  }
+
+  /// A window whose far edge overflows Int is an invalid request, not an overflow trap.
+  @Test(arguments: [
+    PixelWindow(x: .max, y: 0, width: 1, height: 1),
+    PixelWindow(x: 0, y: .max, width: 1, height: 1),
+    PixelWindow(x: .max - 2, y: .max - 2, width: 4, height: 4),
+  ])
+  func windowPastTheLargestCoordinateIsInvalid(window: PixelWindow) async throws {
+    let path = try TinyTIFF().write("tiny-window.tif")
+    let ds = try await Support.open(path)
+    let error = await #expect(throws: GeoTIFFError.self) {
+      _ = try await ds.read(window: window)
+    }
+    #expect(error?.code == .invalidRequest)
+    #expect(error?.location == path)
+  }
+
+  /// `file:header_size` (the first read-ahead) is clamped to `maxHeaderBytes`: a catalog
+  /// claiming 10^12 bytes fetched the whole object into one array.
+  @Test func headerSizeIsClampedToTheHeaderLimit() async throws {
+    let path = Support.fixture("pin/pin_cog.tif")
+    let counted = CountingSource(try ByteSources.open(path))
+    var limits = GeoTIFFLimits()
+    limits.maxHeaderBytes = 16 * 1024
+    let ds = try await COGDataset.open(counted, headerSize: 1_000_000_000_000, limits: limits)
+    #expect(ds.size > 32 * 1024)
+    #expect(ds.headerBytesFetched <= 16 * 1024)
+    #expect(counted.calls.flatMap { $0 }.allSatisfy { $0.length <= 16 * 1024 })
+  }
+
   @Test func corruptTileNamesTileAndRange() async throws {
     // rasterio's corrupt.tif: IFDs parse, the tile at (512, 512) does not decode.
     let ds = try await Support.open(Support.fixture("malformed/rasterio-corrupt.tif"))

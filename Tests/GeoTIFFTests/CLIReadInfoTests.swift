@@ -77,6 +77,16 @@ struct CLIReadInfoTests {
     #expect(Set(a.data).isSubset(of: [0, 255]))
   }
 
+  /// `info` on a GDAL_METADATA scale for sample 9223372036854775807: ignored, where printing
+  /// it 1-based trapped.
+  @Test func infoIgnoresScaleForImpossibleSample() throws {
+    let r = try CLI.run(["info", try BadInputTests.hugeSampleScaleTIFF(), "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect(json["scales"] as? [String: Double] == ["1": 0.5])
+  }
+
   @Test func usageAndFailures() throws {
     let missing = try CLI.run(["read", Support.fixture("pin/pin_cog.tif"), "--out", "/tmp/x.npy"])
     #expect(missing.status == 64)

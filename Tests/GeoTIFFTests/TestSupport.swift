@@ -92,6 +92,17 @@ struct TinyTIFF {
   var stripOffset: UInt32 = 8
   /// Point the next-IFD field back at this IFD.
   var loop = false
+  /// Tags added (or replacing the default entry with the same tag): type, value count and the
+  /// little-endian value bytes, stored after the IFD when longer than 4.
+  var tags: [UInt16: (type: UInt16, count: UInt32, value: [UInt8])] = [:]
+
+  static func le16(_ values: [UInt16]) -> [UInt8] {
+    values.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+  }
+
+  static func le64(_ values: [UInt64]) -> [UInt8] {
+    values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+  }
 
   func bytes() -> [UInt8] {
     var out: [UInt8] = [0x49, 0x49, 42, 0]
@@ -104,25 +115,33 @@ struct TinyTIFF {
     let ifdOffset = UInt32(8 + pixels)
     u32(ifdOffset, &out)
     out += (0..<pixels).map { UInt8($0 & 0xFF) }
-    let entries: [(UInt16, UInt16, UInt32)] = [
+    let defaults: [(UInt16, UInt16, UInt32)] = [
       (256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, compression), (262, 3, 1),
       (273, 4, stripOffset), (277, 3, 1), (278, 4, height),
       (279, 4, stripByteCount ?? UInt32(min(area, UInt64(UInt32.max)))),
     ]
+    var entries = tags
+    for (tag, type, value) in defaults where entries[tag] == nil {
+      var bytes: [UInt8] = []
+      if type == 3 { u16(UInt16(value), &bytes) } else { u32(value, &bytes) }
+      entries[tag] = (type, 1, bytes)
+    }
     u16(UInt16(entries.count), &out)
-    for (tag, type, value) in entries {
+    var overflow: [UInt8] = []
+    let overflowStart = ifdOffset + 2 + 12 * UInt32(entries.count) + 4
+    for (tag, entry) in entries.sorted(by: { $0.key < $1.key }) {
       u16(tag, &out)
-      u16(type, &out)
-      u32(1, &out)
-      if type == 3 {
-        u16(UInt16(value), &out)
-        u16(0, &out)
+      u16(entry.type, &out)
+      u32(entry.count, &out)
+      if entry.value.count <= 4 {
+        out += entry.value + [UInt8](repeating: 0, count: 4 - entry.value.count)
       } else {
-        u32(value, &out)
+        u32(overflowStart + UInt32(overflow.count), &out)
+        overflow += entry.value
       }
     }
     u32(loop ? ifdOffset : 0, &out)
-    return out
+    return out + overflow
   }
 
   /// Writes the bytes to a temporary file and returns its path.

@@ -175,6 +175,20 @@ func square(_ w: Double, _ s: Double, _ size: Double = 1) -> [LonLat] {
     #expect(index.pairs[0].grid == .aligned)
   }
 
+  /// Asset rules selecting no S1 channel leave items without pixel grids: a rejected pair,
+  /// where reading the first grid trapped.
+  @Test func rulesSelectingNoChannelRejectThePair() {
+    let items = [
+      makeItem("s1", s1: true, ring: square(0, 0), time: t0),
+      makeItem("s2", s1: false, ring: square(0, 0), time: t0),
+    ]
+    let pairer = Pairer(
+      parameters: params, selector: AssetSelector(rules: AssetRules(polarizations: [])))
+    let index = pairer.pair(items)
+    #expect(index.pairs.isEmpty)
+    #expect(index.rejected == ["no assets with a pixel grid": 1])
+  }
+
   @Test func gridUnknownFallbackKeepsPairWithoutWindows() {
     let items = [
       makeItem("grd", s1: true, ring: square(0, 0), time: t0, proj: nil),

@@ -13,8 +13,9 @@ import Testing
   static let x0 = 500_000.0
   static let y0 = 5_000_000.0
 
-  /// Writes the two items' COGs and an ItemCollection; returns the collection's path.
-  func makeCatalog(in dir: String) throws -> String {
+  /// Writes the two items' COGs and an ItemCollection; returns the collection's path. The S2
+  /// item's proj:transform pixel size and proj:shape can be overridden (the COGs stay 20 m).
+  func makeCatalog(in dir: String, s2Pixel: Double = 20, s2Shape: Int = 32) throws -> String {
     func cog(_ name: String, _ image: RasterImage) throws {
       try COGWriter.write(image, to: "\(dir)/\(name).tif")
     }
@@ -76,7 +77,7 @@ import Testing
       "\"vv\":{\"href\":\"./vv.tif\"},\"vh\":{\"href\":\"./vh.tif\"}")
     let s2 = item(
       "S2-test", "sentinel-2-l2a", "2024-05-02T10:00:00Z",
-      "\"platform\":\"sentinel-2a\",\"eo:cloud_cover\":0,\"proj:shape\":[32,32],\"proj:transform\":[20,0,\(Self.x0),0,-20,\(Self.y0)]",
+      "\"platform\":\"sentinel-2a\",\"eo:cloud_cover\":0,\"proj:shape\":[\(s2Shape),\(s2Shape)],\"proj:transform\":[\(s2Pixel),0,\(Self.x0),0,-\(s2Pixel),\(Self.y0)]",
       ["B02", "B03", "B04", "B08"].map { "\"\($0)\":{\"href\":\"./\($0).tif\"}" }.joined(
         separator: ","))
     let collection =
@@ -129,5 +130,44 @@ import Testing
     }
     #expect(s1Errors == 0)
     #expect(s2Errors == 0)
+  }
+
+  /// An S2 proj:transform whose pixel is 1e-8 m (the S1 pixel ÷ 1e9) over the same ground:
+  /// the pair is excluded with a reason, where reading a window multiplied 3e10 × 3e10.
+  @Test func assetPixelFarSmallerThanTheS1PixelIsExcluded() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "tandem-tiny-pixel-\(UUID().uuidString)"
+    ).path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let catalog = try makeCatalog(in: dir, s2Pixel: 1e-8, s2Shape: 64_000_000_000)
+    let dataset = try await PairDataset.open(
+      catalog: catalog, options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3)))
+    #expect(dataset.index.pairs.count == 1, "\(dataset.rejectionSummary)")
+    #expect(dataset.regions.isEmpty)
+    #expect(dataset.excluded.keys.contains { $0.contains("asset pixel size more than 16×") })
+  }
+
+  /// A region whose mapping did not come from `PairDataset.region` (built or decoded
+  /// elsewhere) is checked by the loader before the window's corners become Ints.
+  @Test func loaderRefusesAnImplausibleMappingWithATypedError() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "tandem-bad-mapping-\(UUID().uuidString)"
+    ).path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var dataset = try await PairDataset.open(
+      catalog: try makeCatalog(in: dir),
+      options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3)))
+    try #require(dataset.regions.count == 1)
+    dataset.regions[0].s2[0].scaleX = 1e9
+    let loader = PairLoader(
+      dataset: dataset, windowSize: 32,
+      normalization: .identity(s1Channels: 2, s2Channels: 4, s1ToDecibels: false),
+      sourceOptions: SourceOptions(), workers: 1)
+    let error = await #expect(throws: PipelineError.self) {
+      _ = try await loader.load(WindowSample(region: 0, x: 8, y: 8, size: 32))
+    }
+    #expect(error?.location == dataset.regions[0].s2[0].href)
   }
 }

@@ -464,6 +464,30 @@ func expectError(
     }
   }
 
+  /// A size past Int.max is a bad response: pinned at 2^64 - 1, it let a read of 2^63 bytes
+  /// through the bounds check and into a trapping `Int(range.length)`.
+  @Test(arguments: [
+    (206, "Content-Range", "bytes 0-1023/18446744073709551615"),
+    (200, "Content-Length", "9223372036854775808"),
+  ])
+  func sizeBeyondIntMaxIsBadResponse(status: Int, header: String, value: String) async throws {
+    let server = try FaultServer { _ in
+      // 206: the 1024-byte probe; 200: more than the 64 KiB prefix limit, then close.
+      FaultServer.Response(
+        status: status, headers: [(header, value)],
+        body: Array(HTTPSourceTests.blob[0..<(status == 206 ? 1024 : 70_000)]),
+        truncateAfter: status == 206 ? nil : 70_000)
+    }
+    defer { server.stop() }
+    let source = HTTPSource(url: server.url("/huge.tif"), options: fastOptions())
+    let error = await expectError(.badResponse) {
+      _ = try await source.read(ByteRange(offset: 1024, length: 1 << 63))
+    }
+    #expect(error?.location == server.url("/huge.tif"))
+    #expect(
+      error?.message.contains(value.split(separator: "/").last.map(String.init) ?? "") == true)
+  }
+
   @Test func byteSourcesOpenReturnsHTTPSource() async throws {
     let server = try TestHTTPServer { serveRange(HTTPSourceTests.blob, $0) }
     defer { server.stop() }

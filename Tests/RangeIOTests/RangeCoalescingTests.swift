@@ -88,6 +88,13 @@ import Testing
     #expect(ContentRange(text) == nil)
   }
 
+  /// A range spanning all 2^64 offsets has a length one more than UInt64 holds: malformed,
+  /// not an overflow trap.
+  @Test func contentRangeOfTwoToTheSixtyFourBytesIsMalformed() {
+    #expect(ContentRange("bytes 0-18446744073709551615/*") == nil)
+    #expect(ContentRange("bytes 1-18446744073709551615/*")?.range?.length == .max)
+  }
+
   @Test func contentRangeUnsatisfied() {
     #expect(ContentRange("bytes */0") == ContentRange(range: nil, total: 0))
   }
@@ -98,6 +105,18 @@ import Testing
     #expect(parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_770) == 7)
     #expect(parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_800) == 0)
     #expect(parseRetryAfter("soon", now: 0) == nil)
+  }
+
+  /// Implausible HTTP-dates are malformed: year -2147483648 used to overflow `year - 1900`.
+  @Test(arguments: [
+    "Sun, 06 Nov -2147483648 08:49:37 GMT", "Sun, 06 Nov 2147483647 08:49:37 GMT",
+    "Sun, 06 Nov 1899 08:49:37 GMT", "Sun, 06 Nov 10000 08:49:37 GMT",
+    "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
+    "Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 06 Nov 1994 08:60:37 GMT",
+    "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 -2147483648:49:37 GMT",
+  ])
+  func retryAfterImplausibleDateIsMalformed(text: String) {
+    #expect(parseRetryAfter(text, now: 0) == nil)
   }
 
   @Test(arguments: [
@@ -128,6 +147,11 @@ import Testing
     // A part shorter than its Content-Range.
     let short = Array("--XYZ\r\nContent-Range: bytes 0-5/10\r\n\r\nabc\r\n--XYZ--\r\n".utf8)
     #expect(MultipartByteranges.parse(short, boundary: boundary) == nil)
+    // A part claiming (nearly) 2^64 bytes: malformed, not an Int conversion or overflow trap.
+    for claim in ["bytes 0-18446744073709551614/*", "bytes 0-9223372036854775807/*"] {
+      let huge = Array("--XYZ\r\nContent-Range: \(claim)\r\n\r\nabc\r\n--XYZ--\r\n".utf8)
+      #expect(MultipartByteranges.parse(huge, boundary: boundary) == nil)
+    }
     #expect(
       MultipartByteranges.boundary(contentType: "multipart/byteranges; boundary=\"a b\"") == "a b")
     #expect(MultipartByteranges.boundary(contentType: "text/plain") == nil)

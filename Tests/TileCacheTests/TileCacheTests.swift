@@ -155,6 +155,57 @@ func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
     #expect(cache.verify() == TileCache.VerifyReport(checked: 1, corrupt: 0))
   }
 
+  /// Entries whose stored lengths are 2^64 - 1 (key length, or data length after a valid
+  /// key) are corrupt: `verify` used to trap converting them to Int.
+  @Test(arguments: [
+    [UInt8](repeating: 0xFF, count: 8),
+    [UInt8](repeating: 0, count: 8) + [UInt8](repeating: 0, count: 8)
+      + [UInt8](repeating: 0xFF, count: 8) + [UInt8](repeating: 0, count: 8),
+  ])
+  func entryWithHugeStoredLengthIsCorrupt(tail: [UInt8]) throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let cache = try TileCache(directory: dir, capacity: 1 << 20)
+    let file = TileCache.magic + tail
+    #expect(!TileCache.selfConsistent(file))
+    let path = "\(dir)/v1/entries/ab/ab\(String(repeating: "0", count: 62))"
+    try FileManager.default.createDirectory(
+      atPath: "\(dir)/v1/entries/ab", withIntermediateDirectories: true)
+    try Data(file).write(to: URL(fileURLWithPath: path))
+    #expect(cache.verify() == TileCache.VerifyReport(checked: 1, corrupt: 1))
+    #expect(!FileManager.default.fileExists(atPath: path))
+  }
+
+  /// An entry last used after 2262 (an mtime past Int.max nanoseconds) is listed and evicted
+  /// like any other: its time used to overflow when flattened to nanoseconds.
+  @Test func entryWithFarFutureModificationTimeDoesNotTrapEviction() async throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let blob = bytes(100_000, seed: 12)
+    let cache = try TileCache(directory: dir, capacity: 32 * 1024)
+    let origin = CountingSource(bytes: blob)
+    let future = ByteRange(offset: 0, length: 4000)
+    _ = try await cache.wrap(origin, stats: IOStats()).read(future)
+    let key = TileCache.key(
+      location: origin.location, version: try await origin.version(), range: future)
+    let hex = SHA256.hex(key)
+    let path = "\(dir)/v1/entries/\(hex.prefix(2))/\(hex)"
+    // Year 2286: 10^10 s × 10^9 ns/s is past Int.max.
+    var times = [
+      timespec(tv_sec: 10_000_000_000, tv_nsec: 0), timespec(tv_sec: 10_000_000_000, tv_nsec: 0),
+    ]
+    #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+    var st = stat()
+    #expect(stat(path, &st) == 0)
+    try #require(st.st_mtim.tv_sec == 10_000_000_000, "the file system clamps mtimes")
+    #expect(cache.statistics().entries == 1)
+    // Fill past the cap: eviction sorts by mtime and keeps the newest (the far-future entry).
+    let source = cache.wrap(origin, stats: IOStats())
+    for i in 1..<20 { _ = try await source.read(ByteRange(offset: UInt64(i * 4000), length: 4000)) }
+    #expect(cache.statistics().bytes <= 32 * 1024)
+    #expect(FileManager.default.fileExists(atPath: path))
+  }
+
   @Test func changedOriginIsObjectChangedNeverMixed() async throws {
     let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }

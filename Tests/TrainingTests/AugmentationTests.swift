@@ -111,4 +111,23 @@ import Testing
     c.brightness = 1.5
     #expect(c.validationError() != nil)
   }
+
+  /// Values that passed validation and trapped the augmenter: a crop ratio of 1e40 (or 1e-40)
+  /// made `Int(sqrt(area × ratio))` overflow, a blur σ of 1e300 (or NaN) `Int(2σ)`.
+  @Test(arguments: ["ratioMax", "ratioMin", "sigmaMax", "sigmaNaN", "sigmaMinNaN"])
+  func unboundedRangesAreRejected(field: String) {
+    var c = AugmentationConfig()
+    switch field {
+    case "ratioMax": c.cropRatioMax = 1e40
+    case "ratioMin": c.cropRatioMin = 1e-40
+    case "sigmaMax": c.blurSigmaMax = 1e300
+    case "sigmaNaN": c.blurSigmaMax = .nan
+    default: c.blurSigmaMin = .nan
+    }
+    #expect(c.validationError() != nil)
+    var config = TrainingConfig()
+    config.augmentation = c
+    #expect(config.validationError() != nil)
+    #expect(AugmentationConfig().validationError() == nil)
+  }
 }

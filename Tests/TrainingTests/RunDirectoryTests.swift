@@ -78,6 +78,86 @@ struct InjectedFailure: Error {}
     let kept = try String(contentsOfFile: run.metricsPath, encoding: .utf8).split(separator: "\n")
     #expect(kept.count == 4)
   }
+
+  /// States that trapped `train --resume`: a negative epoch, position or step (the sampler's
+  /// `UInt64(epoch)` and position precondition), a position × world size or a sample count that
+  /// overflows, a world size of 0 or rank cursors that do not match it.
+  @Test(arguments: [
+    "epoch", "position", "step", "samplesSeen", "worldSize", "rankCursors", "rankPosition",
+  ])
+  func implausibleCheckpointStateIsATypedErrorNamingStateJSON(field: String) throws {
+    let dir = temporaryRun("bad-state-\(field)")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var s = state(3)
+    switch field {
+    case "epoch": s.cursor.epoch = -1
+    case "position": s.cursor.position = -5
+    case "step": s.step = -1
+    case "samplesSeen": s.samplesSeen = .max
+    case "worldSize": s.worldSize = 0
+    case "rankCursors":
+      s.worldSize = 4
+      s.rankCursors = [s.cursor]
+    default:
+      s.worldSize = 2
+      s.rankCursors = [s.cursor, SamplerCursor(epoch: 0, position: .max / 2 + 1)]
+    }
+    let run = RunDirectory(path: dir)
+    _ = try run.writeCheckpoint(step: 3, state: s) { _ in }
+    let error = #expect(throws: TrainingError.self) { try run.latestCheckpoint() }
+    #expect(error?.path == dir + "/step-3/state.json")
+    #expect(error?.reason.hasPrefix("invalid checkpoint state") == true)
+    #expect(state(3).validationError() == nil)
+  }
+
+  func writeNormalization(_ json: String, in dir: String) throws -> RunDirectory {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let run = RunDirectory(path: dir)
+    try Data(json.utf8).write(to: URL(fileURLWithPath: run.normalizationPath))
+    return run
+  }
+
+  /// Statistics the loaders cannot index or divide by: fewer S2 entries than bands, a zero
+  /// or infinite std, a zero scale. They trapped eval, embed and `train --resume`.
+  @Test(arguments: [
+    #""s2Mean":[0.1],"s2Std":[1]"#, #""s2Mean":[0,0,0,0],"s2Std":[1,1,0,1]"#,
+    #""s2Mean":[0,0,0,0],"s2Std":[1,1,1,1e39]"#, #""s2Mean":[0,0,0,0],"s2Std":[1,1,1]"#,
+  ])
+  func normalizationThatCannotStandardizeIsATypedErrorNamingIt(s2: String) throws {
+    let dir = temporaryRun("bad-normalization")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = try writeNormalization(
+      #"{"s1ToDecibels":true,"s1Mean":[0,0],"s1Std":[1,1],"s2Scale":10000,"# + s2 + "}", in: dir)
+    let error = #expect(throws: TrainingError.self) {
+      try run.loadNormalization(s1Channels: 2, s2Channels: 4)
+    }
+    #expect(error?.path == run.normalizationPath)
+  }
+
+  @Test func validNormalizationLoadsAndChannelCountsAreOptional() throws {
+    let dir = temporaryRun("good-normalization")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = try writeNormalization(
+      #"{"s1ToDecibels":true,"s1Mean":[0,0],"s1Std":[1,1],"s2Scale":10000,"#
+        + #""s2Mean":[0,0,0],"s2Std":[1,1,1]}"#, in: dir)
+    #expect(throws: TrainingError.self) { try run.loadNormalization(s1Channels: 2, s2Channels: 4) }
+    #expect(try run.loadNormalization(s1Channels: 2, s2Channels: nil).s2Mean.count == 3)
+  }
+
+  /// A run's config.json with temperature 0 (InfoNCE's precondition) or a size past the bound
+  /// is a TrainingError naming the file when eval or embed load it.
+  @Test(arguments: [#"{"temperature":0}"#, #"{"size":4611686018427387904}"#])
+  func invalidRunConfigIsATypedErrorNamingIt(json: String) throws {
+    let dir = temporaryRun("bad-config")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let run = RunDirectory(path: dir)
+    try Data(json.utf8).write(to: URL(fileURLWithPath: run.configPath))
+    let error = #expect(throws: TrainingError.self) { try run.loadConfig() }
+    #expect(error?.path == run.configPath)
+    #expect(error?.reason.hasPrefix("invalid run configuration") == true)
+  }
 }
 
 /// What `kill -9` can leave behind mid-checkpoint (see Scripts/integration/check-crash.sh for

@@ -215,7 +215,10 @@ func train(
     #expect(a.hash != h)
   }
 
-  @Test(arguments: ["batch", "size", "blasThreads", "warmup", "onError"])
+  @Test(arguments: [
+    "batch", "size", "blasThreads", "warmup", "onError", "hugeBatch", "hugeSize", "hugeSteps",
+    "hugeEpochs",
+  ])
   func invalidValuesAreRejected(field: String) {
     var c = TrainingConfig()
     switch field {
@@ -223,6 +226,11 @@ func train(
     case "size": c.size = 8
     case "blasThreads": c.blasThreads = 0
     case "warmup": c.warmupSteps = -1
+    // Past the upper bounds, the run's products (batch tensors, epochs × samples) overflowed.
+    case "hugeBatch": c.batch = 4_611_686_018_427_387_904
+    case "hugeSize": c.size = 4_611_686_018_427_387_904
+    case "hugeSteps": c.steps = .max
+    case "hugeEpochs": c.epochs = .max
     default: c.onError = "ignore"
     }
     #expect(c.validationError() != nil)
