@@ -471,9 +471,9 @@ func expectError(
     (200, "Content-Length", "9223372036854775808"),
   ])
   func sizeBeyondIntMaxIsBadResponse(status: Int, header: String, value: String) async throws {
-    let server = try FaultServer { _ in
+    let server = try TestHTTPServer { _ in
       // 206: the 1024-byte probe; 200: more than the 64 KiB prefix limit, then close.
-      FaultServer.Response(
+      TestHTTPServer.Response(
         status: status, headers: [(header, value)],
         body: Array(HTTPSourceTests.blob[0..<(status == 206 ? 1024 : 70_000)]),
         truncateAfter: status == 206 ? nil : 70_000)
