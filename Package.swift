@@ -30,7 +30,7 @@ let package = Package(
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
     .target(name: "TileCache", dependencies: ["RangeIO", "TandemBase"]),
     .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
-    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CCurl"]),
+    .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
     .target(

@@ -7,10 +7,18 @@ import Synchronization
   import Glibc
 #endif
 
-/// One HTTP GET as the event loop sees it: everything needed to configure an easy handle.
-/// Plain Swift values only, so it can cross from any task to the loop thread.
+/// One HTTP request as the event loop sees it (a ranged GET, or a whole document by GET or
+/// POST): everything needed to configure an easy handle. Plain Swift values only, so it can
+/// cross from any task to the loop thread.
 struct CurlRequest: Sendable {
   var url: String
+  /// `GET` or `POST`.
+  var method = "GET"
+  /// The POST body (JSON for STAC searches).
+  var body: [UInt8]? = nil
+  /// Let the server compress and libcurl decode (documents); ranged reads must stay
+  /// `identity`, since byte ranges address the stored representation.
+  var decodeContent = false
   /// The `Range` header value without the `bytes=` prefix is not used: this is the full value
   /// (`bytes=0-99`) or `nil` for a plain GET.
   var rangeHeader: String?
@@ -290,10 +298,23 @@ final class CurlEventLoop: Sendable {
       }
     }
     _ = tandem_curl_setopt_long(easy, CURLOPT_HTTP_VERSION, version)
-    // No CURLOPT_ACCEPT_ENCODING: byte ranges address the stored representation, so the
-    // server must not compress and curl must not decode.
     var list: UnsafeMutablePointer<curl_slist>? = nil
-    list = curl_slist_append(list, "Accept-Encoding: identity")
+    if r.decodeContent {
+      // Every encoding libcurl was built with (gzip, deflate, br, zstd), decoded on arrival.
+      _ = tandem_curl_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
+    } else {
+      // Byte ranges address the stored representation: no compression, no decoding.
+      list = curl_slist_append(list, "Accept-Encoding: identity")
+    }
+    if r.method == "POST" {
+      let body = String(decoding: r.body ?? [], as: UTF8.self)
+      _ = tandem_curl_setopt_long(easy, CURLOPT_POST, 1)
+      _ = tandem_curl_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.utf8.count))
+      _ = tandem_curl_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, body)
+      // 301/302/307/308 keep the POST (CURL_REDIR_POST_ALL, a macro Swift cannot import); a
+      // 303 turns it into a GET (RFC 9110).
+      _ = tandem_curl_setopt_long(easy, CURLOPT_POSTREDIR, 7)
+    }
     if let range = r.rangeHeader { list = curl_slist_append(list, "Range: \(range)") }
     for header in r.headers { list = curl_slist_append(list, header) }
     transfer.headerList = list

@@ -11,7 +11,7 @@ enum HTTPHeaderLine: Equatable, Sendable {
   init(_ line: String) {
     if line.hasPrefix("HTTP/") {
       let parts = line.split(separator: " ", maxSplits: 2)
-      let code = parts.count >= 2 ? Int(parts[1]) : nil
+      let code = parts.count >= 2 ? Int(trimmedHeaderText(parts[1])) : nil
       self = .status(code.flatMap { (100...999).contains($0) ? $0 : nil })
       return
     }

@@ -44,9 +44,8 @@ public final class HTTPSource: VersionedByteSource {
   public let stats: IOStats
   private let url: String
   private let options: HTTPOptions
-  private let loop: CurlEventLoop
+  private let transport: HTTPTransport
   private let probeState = Mutex<ProbeState>(.idle)
-  private let jitter: Mutex<SeededGenerator>
 
   private struct Probe: Sendable {
     var version: ObjectVersion
@@ -69,9 +68,7 @@ public final class HTTPSource: VersionedByteSource {
     self.cacheIdentity = Redaction.cacheIdentity(url)
     self.options = options
     self.stats = stats
-    self.loop = CurlEventLoop.shared
-    loop.setMaxInFlight(options.maxConcurrentTransfers)
-    jitter = Mutex(SeededGenerator(seed: FNV1a64.hash(location)))
+    transport = HTTPTransport(url: url, location: location, options: options, stats: stats)
   }
 
   public func size() async throws(RangeIOError) -> UInt64 {
@@ -170,7 +167,9 @@ public final class HTTPSource: VersionedByteSource {
     let wanted = ByteRange(offset: 0, length: max(1, options.probeLength))
     let limit = max(wanted.length, options.ignoredRangePrefixLimit)
     do {
-      let probe = try await withRetries(range: wanted, maxBody: Int(limit)) {
+      let request = transport.makeRequest(
+        rangeHeader: wanted.httpHeaderValue, maxBody: Int(limit))
+      let probe = try await transport.withRetries(request) {
         response throws(RangeIOError) -> Probe in
         try self.evaluateProbe(response, wanted: wanted)
       }
@@ -242,7 +241,7 @@ public final class HTTPSource: VersionedByteSource {
       }
       throw error(.badResponse, wanted, "416 for the first bytes of a non-empty object", response)
     default:
-      throw statusError(response, range: wanted)
+      throw transport.statusError(response, range: wanted)
     }
   }
 
@@ -328,7 +327,8 @@ public final class HTTPSource: VersionedByteSource {
     let maxBody =
       range.end <= options.ignoredRangePrefixLimit
       ? Int(max(range.end, range.length)) : Int(range.length)
-    return try await withRetries(range: range, maxBody: maxBody) {
+    let request = transport.makeRequest(rangeHeader: range.httpHeaderValue, maxBody: maxBody)
+    return try await transport.withRetries(request) {
       response throws(RangeIOError) -> [UInt8] in
       try self.evaluateRange(response, range: range, version: version)
     }
@@ -390,7 +390,7 @@ public final class HTTPSource: VersionedByteSource {
         "416 Range Not Satisfiable for a range inside the pinned size \(version.size)",
         response)
     default:
-      throw statusError(response, range: range)
+      throw transport.statusError(response, range: range)
     }
   }
 
@@ -408,11 +408,12 @@ public final class HTTPSource: VersionedByteSource {
       let (sum, overflow) = $0.addingReportingOverflow($1.length)
       return overflow ? .max : sum
     }
-    let request = makeRequest(rangeHeader: header, maxBody: Int(min(total, UInt64(Int.max))))
+    let request = transport.makeRequest(
+      rangeHeader: header, maxBody: Int(min(total, UInt64(Int.max))))
     stats.requests.add(1, ordering: .relaxed)
     let response: CurlResponse
     do {
-      response = try await perform(request)
+      response = try await transport.perform(request)
     } catch {
       return .failure(error)
     }
@@ -442,120 +443,18 @@ public final class HTTPSource: VersionedByteSource {
     return .success(found)
   }
 
-  // MARK: retries
-
-  /// Runs a ranged GET until `evaluate` accepts the response or a failure is final. Retries
-  /// transient failures (connection errors, 408/429/5xx, short bodies) with jittered
-  /// exponential backoff or the server's Retry-After, within the per-request and global budgets.
-  private func withRetries<T>(
-    range: ByteRange, maxBody: Int,
-    evaluate: (CurlResponse) throws(RangeIOError) -> T
-  ) async throws(RangeIOError) -> T {
-    let request = makeRequest(rangeHeader: range.httpHeaderValue, maxBody: maxBody)
-    var attempt = 0
-    while true {
-      stats.requests.add(1, ordering: .relaxed)
-      let response = try await perform(request)
-      stats.bytesFetched.add(response.body.count, ordering: .relaxed)
-      do {
-        let value = try evaluate(response)
-        options.retryBudget.recordSuccess()
-        return value
-      } catch let failure {
-        guard failure.isRetryable, attempt < options.maxRetries, !Task.isCancelled,
-          options.retryBudget.take()
-        else {
-          stats.failures.add(1, ordering: .relaxed)
-          var final = failure
-          if failure.isRetryable && attempt > 0 {
-            final.message += " (after \(attempt) retr\(attempt == 1 ? "y" : "ies"))"
-          }
-          throw final
-        }
-        stats.retries.add(1, ordering: .relaxed)
-        let delay = backoff(attempt: attempt, retryAfter: response.headers["retry-after"])
-        attempt += 1
-        try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-      }
-    }
-  }
-
-  /// Runs one request on the event loop. When ``HTTPOptions/remote`` restricts hosts, libcurl
-  /// follows no redirects and each hop is checked against the policy here before it is sent.
-  private func perform(_ request: CurlRequest) async throws(RangeIOError) -> CurlResponse {
-    var request = request
-    var response = await loop.perform(request)
-    guard options.remote.restrictsHosts else { return response }
-    var hops = 0
-    while (300..<400).contains(response.status), let next = response.redirectURL, !next.isEmpty {
-      guard hops < options.maxRedirects else {
-        throw RangeIOError(
-          .limitExceeded, location: location,
-          message: "too many redirects (limit \(options.maxRedirects))",
-          httpStatus: response.status)
-      }
-      guard RemotePolicy.isHTTP(next) else {
-        throw RangeIOError(
-          .unsupportedLocation, location: location,
-          message: "refused a redirect to '\(Redaction.url(next))' (only http/https)")
-      }
-      try options.remote.check(next, referrer: request.url)
-      hops += 1
-      if RemotePolicy.host(of: next).hostPort != RemotePolicy.host(of: request.url).hostPort {
-        // Like libcurl: credentials are not sent on to another host.
-        request.headers = request.headers.filter { header in
-          let name = header.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-          return !Redaction.secretHeaders.contains(name.lowercased())
-        }
-        request.awsSigV4 = nil
-      }
-      request.url = next
-      response = await loop.perform(request)
-    }
-    return response
-  }
-
-  private func backoff(attempt: Int, retryAfter: String?) -> Double {
-    if let retryAfter, let seconds = parseRetryAfter(retryAfter, now: wallClockSeconds()) {
-      return min(seconds, options.retryMaxDelay)
-    }
-    let ceiling = min(options.retryMaxDelay, options.retryBaseDelay * Double(1 << min(attempt, 20)))
-    let unit = jitter.withLock { $0.nextUnitDouble() }
-    // "Equal jitter": at least half the ceiling, so retries never hammer a struggling server.
-    return ceiling / 2 + unit * ceiling / 2
-  }
-
-  private func makeRequest(rangeHeader: String?, maxBody: Int) -> CurlRequest {
-    var headers = options.headers
-    var aws: (String, String)?
-    if let sig = options.awsSigV4 {
-      aws = ("aws:amz:\(sig.region):\(sig.service)", "\(sig.accessKeyID):\(sig.secretAccessKey)")
-      if let token = sig.sessionToken { headers.append("x-amz-security-token: \(token)") }
-    }
-    return CurlRequest(
-      url: url, rangeHeader: rangeHeader, headers: headers, maxBodyBytes: maxBody,
-      httpVersion: options.version,
-      connectTimeoutMilliseconds: Int(options.connectTimeout * 1000),
-      lowSpeedSeconds: Int(options.stallTimeout.rounded(.up)),
-      // With a host allow-list every hop is checked here (``perform(_:)``), not by libcurl.
-      maxRedirects: options.remote.restrictsHosts ? 0 : options.maxRedirects,
-      netrc: options.netrc, caFile: options.caFile, awsSigV4: aws)
-  }
-
   // MARK: classification
 
   private func error(
     _ code: RangeIOError.Code, _ range: ByteRange, _ message: String, _ response: CurlResponse
   ) -> RangeIOError {
-    RangeIOError(
-      code, location: location, range: range, message: message,
-      httpStatus: response.status == 0 ? nil : response.status)
+    transport.error(code, range, message, response)
   }
 
   /// Transport failures and content encodings, common to every response.
   private func checkCommon(_ response: CurlResponse, range: ByteRange) throws(RangeIOError) {
     if !response.transportOK {
-      let (code, message) = transportError(response)
+      let (code, message) = transport.transportError(response)
       throw RangeIOError(code, location: location, range: range, message: message)
     }
     if let encoding = response.headers["content-encoding"], encoding.lowercased() != "identity",
@@ -584,53 +483,4 @@ public final class HTTPSource: VersionedByteSource {
     }
   }
 
-  private func transportError(_ response: CurlResponse) -> (RangeIOError.Code, String) {
-    let detail = "libcurl error \(response.curlCode): \(response.curlMessage)"
-    switch response.curlCode {
-    case 28: return (.timeout, detail)
-    case 42: return (.cancelled, "the reading task was cancelled")
-    case 47:
-      return (
-        .limitExceeded,
-        "too many redirects (limit maxRedirects = \(options.maxRedirects)); \(detail)"
-      )
-    case 1:
-      return (
-        .unsupportedLocation,
-        "refused a redirect or URL with a scheme other than http/https; \(detail)"
-      )
-    default: return (.network, detail)
-    }
-  }
-
-  private func statusError(_ response: CurlResponse, range: ByteRange) -> RangeIOError {
-    let status = response.status
-    switch status {
-    case 404, 410:
-      return error(.notFound, range, "HTTP \(status)", response)
-    case 401, 403:
-      return error(.forbidden, range, "HTTP \(status)", response)
-    case 412:
-      return error(.objectChanged, range, "HTTP 412 Precondition Failed", response)
-    case 300..<400:
-      return error(
-        .httpStatus, range, "HTTP \(status) redirect not followed (limit or missing Location)",
-        response)
-    default:
-      return error(.httpStatus, range, "HTTP \(status)", response)
-    }
-  }
-}
-
-extension RangeIOError {
-  /// Whether a request that failed like this may succeed when sent again.
-  fileprivate var isRetryable: Bool {
-    switch code {
-    case .network, .timeout: return true
-    case .httpStatus: return [408, 429, 500, 502, 503, 504].contains(httpStatus ?? 0)
-    case .badResponse:
-      return message.hasPrefix("body ended") || message.hasPrefix("full-body answer ended")
-    default: return false
-    }
-  }
 }

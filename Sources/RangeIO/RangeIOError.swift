@@ -42,6 +42,8 @@ public struct RangeIOError: Error, CustomStringConvertible, Sendable {
     /// A read finished without bytes for one of its ranges: an internal inconsistency, reported
     /// instead of trapping.
     public static let incomplete = Code("incomplete read")
+    /// A whole-document response was larger than the caller's limit.
+    public static let tooLarge = Code("response too large")
   }
 
   public var code: Code

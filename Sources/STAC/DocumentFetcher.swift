@@ -97,9 +97,9 @@ public struct ByteSourceFetcher: DocumentFetcher {
 }
 
 /// The fetcher every command uses: documents over HTTP(S) with GET and POST (search paging)
-/// and the run's HTTP options, local paths and `file://` through RangeIO. With a tile cache
-/// configured, GET documents go through it too (so `--offline` serves a catalog that was read
-/// before); a POST search is never cached.
+/// and the run's HTTP options (retries, headers, credentials), local paths and `file://`
+/// through RangeIO. With a tile cache configured, GET documents go through it too (so
+/// `--offline` serves a catalog that was read before); a POST search is never cached.
 public struct STACDocumentFetcher: DocumentFetcher {
   public var options: SourceOptions
   let http: HTTPDocumentFetcher
@@ -108,7 +108,7 @@ public struct STACDocumentFetcher: DocumentFetcher {
   public init(options: SourceOptions = SourceOptions()) {
     self.options = options
     sources = ByteSourceFetcher(options: options)
-    http = HTTPDocumentFetcher(options: options.http, fallback: sources)
+    http = HTTPDocumentFetcher(options: options.http, stats: options.stats, fallback: sources)
   }
 
   public func fetch(_ request: DocumentRequest, maxBytes: Int) async throws(STACError) -> [UInt8] {

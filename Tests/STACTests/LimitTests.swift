@@ -1,3 +1,4 @@
+import RangeIO
 import STAC
 import TandemTestSupport
 import Testing
@@ -5,6 +6,12 @@ import Testing
 /// Each STAC/JSON limit: a crafted document over it fails with `.limitExceeded` naming the
 /// document and the limit, and one at the limit passes.
 @Suite struct STACLimitTests {
+  static func redirects(_ n: Int) -> HTTPOptions {
+    var o = HTTPOptions()
+    o.maxRedirects = n
+    return o
+  }
+
   static func item(_ id: String) -> String {
     #"{"type":"Feature","stac_version":"1.0.0","id":"\#(id)","geometry":null,"properties":{"datetime":"2020-01-01T00:00:00Z"},"links":[],"assets":{}}"#
   }
@@ -134,14 +141,14 @@ import Testing
     defer { server.stop() }
     let url = server.base + "/r0"
     do throws(STACError) {
-      _ = try await HTTPDocumentFetcher(maxRedirects: 3).fetch(
+      _ = try await HTTPDocumentFetcher(options: Self.redirects(3)).fetch(
         DocumentRequest(url: url), maxBytes: 1 << 20)
       Issue.record("no error")
     } catch {
       try Self.expectLimit(error, url, "maxRedirects")
     }
     #expect(server.requestKeys.count == 4)
-    let page = try await HTTPDocumentFetcher(maxRedirects: 9).fetch(
+    let page = try await HTTPDocumentFetcher(options: Self.redirects(9)).fetch(
       DocumentRequest(url: url), maxBytes: 1 << 20)
     #expect(page == Self.collection(1))
   }

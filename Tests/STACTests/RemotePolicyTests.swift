@@ -7,6 +7,12 @@ import Testing
 /// Remote catalogs are untrusted: crafted catalogs served over loopback try to make the loader
 /// read local files or contact other hosts (links, assets, `next` pages, redirects).
 @Suite struct RemotePolicyTests {
+  static func options(_ policy: RemotePolicy) -> HTTPOptions {
+    var o = HTTPOptions()
+    o.remote = policy
+    return o
+  }
+
   typealias Route = (String, String, JSONValue?, RoutedResponse)
 
   static func json(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -38,7 +44,7 @@ import Testing
     fetcher: (any DocumentFetcher)? = nil
   ) async throws(STACError) -> LoadResult {
     let loader = STACLoader(
-      fetcher: fetcher ?? HTTPDocumentFetcher(remote: policy),
+      fetcher: fetcher ?? HTTPDocumentFetcher(options: Self.options(policy)),
       options: LoadOptions(remote: policy))
     return try await loader.loadItems(from: server.base + path)
   }
