@@ -27,14 +27,18 @@ import Testing
   }
 
   /// Option values that trapped (overflow, division by zero, an out-of-range conversion) are
-  /// usage errors naming the option. FILE is a 100-byte file; the URL is never contacted.
+  /// usage errors naming the option. FILE is a 100-byte file, CATALOG the fixture world (the
+  /// synthetic bench never sleeps a step); the URL is never contacted.
   @Test(arguments: [
     (["fetch", "http://127.0.0.1:9/x.tif", "--range", "0:1", "--timeout", "1e19"], "--timeout"),
     (["fetch", "FILE", "--range", "0:1", "--cache-size", "1e20"], "--cache-size"),
-    (["fetch", "FILE", "--windows", "1", "--length", "0"], "--length"),
+    (["fetch", "FILE", "--windows", "1", "--length", "0", "--row-stride", "0"], "--length"),
     (["fetch", "FILE", "--windows", "1", "--length", "40", "--row-stride", "0"], "--row-stride"),
     (["fetch", "FILE", "--windows", "1", "--length", "9223372036854775808"], "--length"),
-    (["bench", "pipeline", "--catalog", "synthetic:1", "--step-ms", "5000000"], "--step-ms"),
+    (
+      ["bench", "pipeline", "--catalog", "CATALOG", "--size", "32", "--step-ms", "5000000"],
+      "--step-ms"
+    ),
     (["train", "--catalog", "synthetic:4", "--epochs", "9223372036854775807"], "--epochs"),
     (["train", "--catalog", "synthetic:4", "--batch", "4611686018427387904"], "--batch"),
     (["train", "--catalog", "synthetic:4", "--size", "4611686018427387904"], "--size"),
@@ -43,7 +47,11 @@ import Testing
     let file = NSTemporaryDirectory() + "tandem-cli-bounds-\(UUID().uuidString).bin"
     try Data(count: 100).write(to: URL(fileURLWithPath: file))
     defer { try? FileManager.default.removeItem(atPath: file) }
-    let r = try TandemCLI.run(arguments.map { $0 == "FILE" ? file : $0 })
+    let catalog = TandemCLI.packageRoot.appendingPathComponent(
+      "Catalogs/fixture-world/catalog.json"
+    ).path
+    let r = try TandemCLI.run(
+      arguments.map { $0 == "FILE" ? file : $0 == "CATALOG" ? catalog : $0 })
     #expect(r.status == 64, "\(arguments): \(r.stderr)")
     #expect(r.stderr.hasPrefix("error: ") && r.stderr.contains(option), "\(r.stderr)")
   }

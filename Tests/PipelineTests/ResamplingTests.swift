@@ -133,7 +133,7 @@ import Testing
   }
 
   /// An S2 proj:transform whose pixel is 1e-8 m (the S1 pixel ÷ 1e9) over the same ground:
-  /// the pair is excluded with a reason, where reading a window multiplied 3e10 × 3e10.
+  /// the pair is excluded with a reason, where reading a window of it multiplied 3e10 × 3e10.
   @Test func assetPixelFarSmallerThanTheS1PixelIsExcluded() async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
       "tandem-tiny-pixel-\(UUID().uuidString)"
@@ -146,6 +146,14 @@ import Testing
     #expect(dataset.index.pairs.count == 1, "\(dataset.rejectionSummary)")
     #expect(dataset.regions.isEmpty)
     #expect(dataset.excluded.keys.contains { $0.contains("asset pixel size more than 16×") })
+    // Whatever regions were built must read without a trap (this trapped when the pair was one).
+    let loader = PairLoader(
+      dataset: dataset, windowSize: 32,
+      normalization: .identity(s1Channels: 2, s2Channels: 4, s1ToDecibels: false),
+      sourceOptions: SourceOptions(), workers: 1)
+    for region in dataset.regions.indices {
+      _ = try await loader.load(WindowSample(region: region, x: 8, y: 8, size: 32))
+    }
   }
 
   /// A region whose mapping did not come from `PairDataset.region` (built or decoded
