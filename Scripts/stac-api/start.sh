@@ -10,6 +10,7 @@
 # Both servers stop on their own after TANDEM_STAC_API_TIMEOUT seconds (default 7200) even when
 # the caller dies without calling stop_stac_api. STAC_API_CONTEXT (on|off|auto, default on) is
 # pgstac's `context` setting: with `on` every search answers numberMatched.
+# STAC_API_USE_API_HYDRATE (default true) is stac-fastapi-pgstac's USE_API_HYDRATE.
 # Not `set -e` at the top level: this file is also sourced; the functions run under errexit.
 
 _stac_api_dir() { cd "$(dirname "${BASH_SOURCE[0]}")" && pwd; }
@@ -120,6 +121,9 @@ CONF
     export STAC_FASTAPI_TITLE="Tandem test STAC API" STAC_FASTAPI_LANDING_ID=tandem-test
     export STAC_FASTAPI_DESCRIPTION="pgstac on loopback for Tandem's integration tests"
     export STAC_FASTAPI_VERSION=test
+    # Items are hydrated in the API (Rust hydraters) instead of in plpgsql: the same documents,
+    # half the time per page (10k items in 100 pages: 12 s instead of 25 s on a loaded machine).
+    export USE_API_HYDRATE=${STAC_API_USE_API_HYDRATE:-true}
     exec "$python" -m uvicorn stac_fastapi.pgstac.app:create_app --factory --host 127.0.0.1 --port "$api_port" \
       --log-level warning --no-access-log
   ) </dev/null >"$dir/uvicorn.log" 2>&1 &
@@ -176,6 +180,7 @@ _stop_stac_api_dir() {
       kill "$pid" 2>/dev/null || true
       # Let uvicorn close its pool before postgres goes (no "terminating connection" noise).
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
     fi
   done
   if [[ -f "$dir/pgdata/postmaster.pid" ]]; then
