@@ -147,6 +147,12 @@ def main() -> int:
         if args.synth:
             collections, items = synth_collections(args.synth, args.synth_prefix)
             load(loader, str(args.synth), collections, items)
+        # pgstac caches each where clause's count (numberMatched) for context_stats_ttl (a day):
+        # a search made before this load (start.sh's readiness probe, /search?limit=1) would
+        # otherwise go on answering the count it saw then, 0.
+        conn = db.connect()
+        conn.execute("DELETE FROM pgstac.search_wheres")
+        conn.commit()
     return 0
 
 
