@@ -3,6 +3,7 @@ import GeoTIFF
 import Pipeline
 import RangeIO
 import STAC
+import TandemBase
 
 /// Probe windows from labelled chips in the Sen1Floods11 layout: one STAC item per chip with
 /// assets `S1Hand` (σ0 in **dB**, band 1 VV, band 2 VH, NaN no-data) and `LabelHand` (1 water,

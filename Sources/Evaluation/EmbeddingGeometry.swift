@@ -27,8 +27,8 @@ struct PairGeometry: Sendable {
     else { return nil }
     crs = pair.crs
     transform = t
-    column = window.col
-    row = window.row
+    column = window.x
+    row = window.y
     s1Datetime = pair.s1.datetime
     s2Datetime = pair.s2.datetime
   }

@@ -1,5 +1,6 @@
 import RangeIO
 import Synchronization
+import TandemBase
 
 /// Compressed bytes of a plan's blocks, fetched and not yet decoded.
 public struct FetchedBlocks: Sendable {

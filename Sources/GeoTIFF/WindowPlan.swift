@@ -1,24 +1,5 @@
 import RangeIO
-
-/// A rectangle of pixels in an image's own pixel grid. It may extend past the image (or lie
-/// entirely outside it); the uncovered part of the result is filled with nodata or 0.
-public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible {
-  /// Top-left pixel (may be negative).
-  public var x: Int
-  public var y: Int
-  /// Size in pixels (> 0).
-  public var width: Int
-  public var height: Int
-
-  public init(x: Int, y: Int, width: Int, height: Int) {
-    self.x = x
-    self.y = y
-    self.width = width
-    self.height = height
-  }
-
-  public var description: String { "\(x),\(y),\(width),\(height)" }
-}
+import TandemBase
 
 /// The tiles or strips a window needs, with the bytes to fetch and where each decoded block goes.
 ///

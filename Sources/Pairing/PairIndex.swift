@@ -1,4 +1,5 @@
 import STAC
+import TandemBase
 
 /// Settings for pairing.
 public struct PairingParameters: Sendable, Hashable, Codable {
@@ -212,11 +213,12 @@ public struct PairIndex: Sendable, Hashable, Codable {
 // MARK: Fast JSON (the same text as JSONEncoder with sorted keys, several times faster)
 
 extension PixelWindow {
-  /// `{"col":…,"height":…,"row":…,"width":…}`.
+  /// `{"height":…,"width":…,"x":…,"y":…}` (the keys of its Codable form, sorted).
   public var jsonValue: JSONValue {
     let members: [JSONObject.Member] = [
-      .init(key: "col", value: .int(Int64(col))), .init(key: "height", value: .int(Int64(height))),
-      .init(key: "row", value: .int(Int64(row))), .init(key: "width", value: .int(Int64(width))),
+      .init(key: "height", value: .int(Int64(height))),
+      .init(key: "width", value: .int(Int64(width))),
+      .init(key: "x", value: .int(Int64(x))), .init(key: "y", value: .int(Int64(y))),
     ]
     return .object(JSONObject(members))
   }

@@ -1,5 +1,6 @@
 import Foundation
 import STAC
+import TandemBase
 
 /// Pairs S1 items with S2 items by footprint overlap, time difference and cloud cover.
 ///

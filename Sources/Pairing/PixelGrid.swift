@@ -1,27 +1,5 @@
 import STAC
-
-/// A rectangle of pixels in one raster: columns `[col, col + width)`, rows `[row, row + height)`.
-public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible {
-  /// First column.
-  public var col: Int
-  /// First row.
-  public var row: Int
-  /// Columns.
-  public var width: Int
-  /// Rows.
-  public var height: Int
-
-  /// Creates a value from its parts.
-  public init(col: Int, row: Int, width: Int, height: Int) {
-    self.col = col
-    self.row = row
-    self.width = width
-    self.height = height
-  }
-
-  /// Description.
-  public var description: String { "\(col),\(row),\(width),\(height)" }
-}
+import TandemBase
 
 /// A north-up (axis-aligned) pixel grid from `proj:transform` and `proj:shape`.
 public struct PixelGrid: Sendable, Hashable {
@@ -78,6 +56,6 @@ public struct PixelGrid: Sendable, Hashable {
     let rowEnd = min(rows, Int((max(r0, r1) + eps).rounded(.down)))
     guard colEnd > colStart, rowEnd > rowStart else { return nil }
     return PixelWindow(
-      col: colStart, row: rowStart, width: colEnd - colStart, height: rowEnd - rowStart)
+      x: colStart, y: rowStart, width: colEnd - colStart, height: rowEnd - rowStart)
   }
 }

@@ -232,11 +232,11 @@ public struct PairDataset: Sendable {
         return nil
       }
       // Reference pixel (x, y) inside the region → ground → this asset's pixel.
-      // ground X = rt0 * (rw.col + x) + rt2 ; asset u = (X - t2) / t0.
+      // ground X = rt0 * (rw.x + x) + rt2 ; asset u = (X - t2) / t0.
       let sx = rt[0] / t[0]
-      let ox = (rt[0] * Double(rw.col) + rt[2] - t[2]) / t[0]
+      let ox = (rt[0] * Double(rw.x) + rt[2] - t[2]) / t[0]
       let sy = rt[4] / t[4]
-      let oy = (rt[4] * Double(rw.row) + rt[5] - t[5]) / t[4]
+      let oy = (rt[4] * Double(rw.y) + rt[5] - t[5]) / t[4]
       return AssetReader(
         channel: a.channel, href: a.href, headerSize: a.headerSize, scaleX: sx, offsetX: ox,
         scaleY: sy, offsetY: oy)

@@ -246,7 +246,7 @@ public final class PairLoader: SampleLoader, Sendable {
     if let m = missing {
       let x = m.c0 * tw
       let y = m.r0 * th
-      let window = GeoTIFF.PixelWindow(
+      let window = PixelWindow(
         x: x, y: y, width: min((m.c1 + 1) * tw, image.width) - x,
         height: min((m.r1 + 1) * th, image.height) - y)
       let p = try await dataset.plan(window: window, bands: [0])

@@ -1,6 +1,7 @@
 import Foundation
 import GeoTIFF
 import RangeIO
+import TandemBase
 import TandemTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GeoTIFF
 import RangeIO
+import TandemBase
 import Testing
 
 /// Strile arrays outside the header are loaded lazily: only the entries a window needs when the

@@ -1,6 +1,7 @@
 import Foundation
 import GeoTIFF
 import RangeIO
+import TandemBase
 import Testing
 
 /// Each ``GeoTIFFLimits`` bound: a crafted file just over it fails with `.limitExceeded`, and the

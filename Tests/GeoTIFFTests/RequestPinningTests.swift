@@ -1,6 +1,7 @@
 import Foundation
 import GeoTIFF
 import RangeIO
+import TandemBase
 import Testing
 
 /// Pins the exact byte ranges and round trips per window shape on a COG whose block offsets GDAL

@@ -83,7 +83,7 @@ func square(_ w: Double, _ s: Double, _ size: Double = 1) -> [LonLat] {
     let g = try PixelGrid.make(utm(x0: 500_000, y1: 5_000_000)).get()
     #expect(g.extent == Rect(minX: 500_000, minY: 4_990_000, maxX: 510_000, maxY: 5_000_000))
     let w = g.window(inside: Rect(minX: 500_005, minY: 4_995_000, maxX: 500_100, maxY: 4_999_991))
-    #expect(w == PixelWindow(col: 1, row: 1, width: 9, height: 499))
+    #expect(w == PixelWindow(x: 1, y: 1, width: 9, height: 499))
     #expect(g.window(inside: Rect(minX: 600_000, minY: 0, maxX: 600_010, maxY: 10)) == nil)
   }
 
@@ -216,10 +216,10 @@ func square(_ w: Double, _ s: Double, _ size: Double = 1) -> [LonLat] {
     #expect(pair.commonBounds == [505_000, 4_988_000, 515_000, 4_998_000])
     #expect(
       pair.s1.assets.map(\.window)
-        == Array(repeating: PixelWindow(col: 250, row: 100, width: 500, height: 500), count: 2))
+        == Array(repeating: PixelWindow(x: 250, y: 100, width: 500, height: 500), count: 2))
     #expect(
       pair.s2.assets.map(\.window)
-        == Array(repeating: PixelWindow(col: 0, row: 0, width: 1000, height: 1000), count: 4))
+        == Array(repeating: PixelWindow(x: 0, y: 0, width: 1000, height: 1000), count: 4))
     #expect(pair.s1.assets.map(\.channel) == ["VV", "VH"])
     #expect(pair.s2.assets.map(\.channel) == ["B02", "B03", "B04", "B08"])
   }

@@ -2,6 +2,7 @@ import Foundation
 import GeoTIFF
 import Pairing
 import RangeIO
+import TandemBase
 import TandemTestSupport
 import Testing
 
@@ -69,7 +70,7 @@ import Testing
     for (c, reader) in (region.s1 + region.s2).enumerated() {
       let cog = try await COGDataset.open(try ByteSources.open(reader.href))
       let raster = try await cog.read(
-        window: GeoTIFF.PixelWindow(
+        window: PixelWindow(
           x: Int(reader.offsetX) + 37, y: Int(reader.offsetY) + 250, width: 64, height: 64),
         bands: [0])
       let expected = RasterFloats.convert(raster, nodata: cog.nodata)
