@@ -1,4 +1,5 @@
 import Foundation
+import STAC
 import Synchronization
 import TandemBase
 
@@ -43,21 +44,23 @@ public struct FixtureWorldSummary: Sendable {
 
   /// The summary as JSON (for `tandem fixtures --json`).
   public var json: JSONValue {
-    .object([
-      ("tiles", .int(config.tiles)), ("size", .int(config.size)), ("dates", .int(config.dates)),
-      ("seed", .int(Int(config.seed))), ("flood", .bool(config.flood)),
-      ("preset", .string(config.preset.rawValue)), ("files", .int(files.count)),
-      ("bytes", .int(totalBytes)), ("s1_items", .int(s1Items)), ("s2_items", .int(s2Items)),
-      ("label_items", .int(labelItems)),
+    .fields([
+      ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
+      ("dates", .integer(config.dates)),
+      ("seed", .integer(Int(config.seed))), ("flood", .bool(config.flood)),
+      ("preset", .string(config.preset.rawValue)), ("files", .integer(files.count)),
+      ("bytes", .integer(totalBytes)), ("s1_items", .integer(s1Items)),
+      ("s2_items", .integer(s2Items)),
+      ("label_items", .integer(labelItems)),
       (
         "tile_roles",
-        .object(tiles.map { ($0.id, .string($0.role.rawValue)) })
+        .fields(tiles.map { ($0.id, .string($0.role.rawValue)) })
       ),
       (
         "class_statistics",
         .array(
           classStatistics.map { s in
-            .object([
+            .fields([
               ("class", .string(s.landCover.name)),
               ("fraction", .number(Self.round(s.fraction, 4))),
               ("s1_vv_db", .number(Self.round(s.s1MeanVVdB, 2))),
@@ -68,11 +71,11 @@ public struct FixtureWorldSummary: Sendable {
       ),
       (
         "cloud_cover",
-        .object(cloudCover.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })
+        .fields(cloudCover.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })
       ),
       (
         "water_fraction",
-        .object(
+        .fields(
           waterFraction.sorted { $0.key < $1.key }.map {
             ($0.key, .number(Self.round($0.value, 4)))
           })
@@ -254,13 +257,13 @@ public enum FixtureWorld {
         assets.append(
           (
             band.name,
-            .object([
+            .fields([
               ("href", .string("./\(band.name).tif")), ("type", .string(cogType)),
               ("title", .string("\(band.name) (\(band.commonName)) reflectance ×10000")),
               (
                 "eo:bands",
                 .array([
-                  .object([
+                  .fields([
                     ("name", .string(band.name)), ("common_name", .string(band.commonName)),
                     ("center_wavelength", .number(band.centerWavelength)),
                     ("full_width_half_max", .number(band.fullWidthHalfMax)),
@@ -278,7 +281,7 @@ public enum FixtureWorld {
       assets.append(
         (
           "SCL",
-          .object([
+          .fields([
             ("href", "./SCL.tif"), ("type", .string(cogType)),
             (
               "title",
@@ -328,7 +331,7 @@ public enum FixtureWorld {
         assets.append(
           (
             key,
-            .object([
+            .fields([
               ("href", .string("./\(key).tif")), ("type", .string(cogType)),
               (
                 "title",
@@ -348,7 +351,7 @@ public enum FixtureWorld {
           ("sar:product_type", "GRD"),
           ("sar:looks_equivalent_number", .number(nuisance.looks)),
           ("sat:orbit_state", .string(acquisition.orbitState)),
-          ("sat:relative_orbit", .int(acquisition.relativeOrbit)),
+          ("sat:relative_orbit", .integer(acquisition.relativeOrbit)),
         ] + footprint.projProperties + props + [
           (
             "tandem:incidence_angle_west",
@@ -380,7 +383,7 @@ public enum FixtureWorld {
         width: tile.size, height: tile.size, pixels: .uint8(landscape.classes),
         nodata: Double(LandCover.nodata), geo: tile.geo, resampling: .nearest),
       "\(labelCollection)/\(landcoverID)/landcover.tif")
-    let classNames = JSONValue.object(
+    let classNames = JSONValue.fields(
       LandCover.allCases.map { (String($0.rawValue), .string($0.name)) })
     labelItems.append(
       (
@@ -398,9 +401,9 @@ public enum FixtureWorld {
             (
               "label:classes",
               [
-                .object([
+                .fields([
                   ("name", "land_cover"),
-                  ("classes", .array(LandCover.allCases.map { .int(Int($0.rawValue)) })),
+                  ("classes", .array(LandCover.allCases.map { .integer(Int($0.rawValue)) })),
                 ])
               ]
             ),
@@ -409,7 +412,7 @@ public enum FixtureWorld {
           assets: [
             (
               "landcover",
-              .object([
+              .fields([
                 ("href", "./landcover.tif"), ("type", .string(cogType)),
                 ("title", "Land-cover classes (1 water … 6 bare)"),
                 ("roles", ["labels", "labels-raster"]),
@@ -444,14 +447,14 @@ public enum FixtureWorld {
               ),
               ("label:type", "raster"), ("label:tasks", ["segmentation"]),
               ("label:methods", ["automated"]),
-              ("label:classes", [.object([("name", "water"), ("classes", [0, 1])])]),
+              ("label:classes", [.fields([("name", "water"), ("classes", [0, 1])])]),
               ("tandem:flood_stage", .number(stage)),
               ("tandem:water_fraction", .number(FixtureWorldSummary.round(fraction, 6))),
             ] + footprint.projProperties + props,
             assets: [
               (
                 "water",
-                .object([
+                .fields([
                   ("href", "./water.tif"), ("type", .string(cogType)),
                   ("title", "Water mask"), ("roles", ["labels", "labels-raster"]),
                 ])
@@ -504,7 +507,7 @@ public enum FixtureWorld {
   {
     [
       ("tandem:tile", .string(tile.id)), ("tandem:role", .string(tile.role.rawValue)),
-      ("tandem:seed", .int(Int(tile.seed))), ("tandem:world_seed", .int(Int(config.seed))),
+      ("tandem:seed", .integer(Int(tile.seed))), ("tandem:world_seed", .integer(Int(config.seed))),
       ("tandem:preset", .string(config.preset.rawValue)),
     ]
   }
@@ -528,19 +531,19 @@ public enum FixtureWorld {
       ("rel", .string(rel)), ("href", .string(href)), ("type", "application/json"),
     ]
     if let title { members.append(("title", .string(title))) }
-    return .object(members)
+    return .fields(members)
   }
 
   static func item(
     id: String, collection: String, extensions: [String], footprint: Footprint,
     properties: [(String, JSONValue)], assets: [(String, JSONValue)], extraLinks: [JSONValue]
   ) -> JSONValue {
-    .object([
+    .fields([
       ("type", "Feature"), ("stac_version", "1.0.0"),
       ("stac_extensions", .array(extensions.map { .string($0) })),
       ("id", .string(id)), ("collection", .string(collection)),
       ("geometry", footprint.geometry), ("bbox", footprint.bboxJSON),
-      ("properties", .object(properties)),
+      ("properties", .fields(properties)),
       (
         "links",
         .array(
@@ -549,7 +552,7 @@ public enum FixtureWorld {
             link("collection", "../collection.json"),
           ] + extraLinks)
       ),
-      ("assets", .object(assets)),
+      ("assets", .fields(assets)),
     ])
   }
 
@@ -563,30 +566,28 @@ public enum FixtureWorld {
     var north = -90.0
     var times: [String] = []
     for (_, item) in items {
-      if case .array(let b)? = item["bbox"], b.count == 4,
-        case .number(let w) = b[0], case .number(let s) = b[1], case .number(let e) = b[2],
-        case .number(let n) = b[3]
-      {
+      if let b = item["bbox"]?.arrayValue?.compactMap(\.doubleValue), b.count == 4 {
+        let (w, s, e, n) = (b[0], b[1], b[2], b[3])
         west = min(west, w)
         south = min(south, s)
         east = max(east, e)
         north = max(north, n)
       }
       for key in ["datetime", "start_datetime", "end_datetime"] {
-        if case .string(let t)? = item["properties"]?[key] { times.append(t) }
+        if let t = item["properties"]?[key]?.stringValue { times.append(t) }
       }
     }
     times.sort()
-    return .object([
+    return .fields([
       ("type", "Collection"), ("stac_version", "1.0.0"), ("stac_extensions", []),
       ("id", .string(id)), ("title", .string(title)), ("description", .string(description)),
       ("license", "CC0-1.0"),
       (
         "extent",
-        .object([
+        .fields([
           (
             "spatial",
-            .object([
+            .fields([
               (
                 "bbox",
                 .array([.array([.number(west), .number(south), .number(east), .number(north)])])
@@ -595,7 +596,7 @@ public enum FixtureWorld {
           ),
           (
             "temporal",
-            .object([
+            .fields([
               (
                 "interval",
                 .array([.array([.string(times.first ?? ""), .string(times.last ?? "")])])
@@ -614,7 +615,7 @@ public enum FixtureWorld {
   }
 
   static func catalogJSON(config: FixtureWorldConfig, plans: [TilePlan]) -> JSONValue {
-    .object([
+    .fields([
       ("type", "Catalog"), ("stac_version", "1.0.0"), ("stac_extensions", []),
       ("id", "tandem-fixture-world"), ("title", "Tandem fixture world"),
       (
@@ -625,19 +626,19 @@ public enum FixtureWorld {
       ),
       (
         "tandem:world",
-        .object([
-          ("seed", .int(Int(config.seed))), ("preset", .string(config.preset.rawValue)),
-          ("tiles", .int(config.tiles)), ("size", .int(config.size)),
-          ("dates", .int(config.dates)), ("flood", .bool(config.flood)),
+        .fields([
+          ("seed", .integer(Int(config.seed))), ("preset", .string(config.preset.rawValue)),
+          ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
+          ("dates", .integer(config.dates)), ("flood", .bool(config.flood)),
           (
             "tile_roles",
-            .object(
+            .fields(
               plans.map {
                 (
                   $0.id,
-                  .object([
-                    ("role", .string($0.role.rawValue)), ("seed", .int(Int($0.seed))),
-                    ("epsg", .int($0.geo.epsg)),
+                  .fields([
+                    ("role", .string($0.role.rawValue)), ("seed", .integer(Int($0.seed))),
+                    ("epsg", .integer($0.geo.epsg)),
                   ])
                 )
               })
@@ -679,7 +680,7 @@ struct Footprint {
     }
     // Counter-clockwise exterior ring (RFC 7946): UL, LL, LR, UR, UL.
     let ring = [ll(minX, maxY), ll(minX, minY), ll(maxX, minY), ll(maxX, maxY), ll(minX, maxY)]
-    geometry = .object([
+    geometry = .fields([
       ("type", "Polygon"),
       ("coordinates", .array([.array(ring.map { .array([.number($0.0), .number($0.1)]) })])),
     ])
@@ -699,7 +700,7 @@ struct Footprint {
     }
     bbox = [lons.min()!, lats.min()!, lons.max()!, lats.max()!]
     projProperties = [
-      ("proj:epsg", .int(g.epsg)), ("proj:shape", [.int(tile.size), .int(tile.size)]),
+      ("proj:epsg", .integer(g.epsg)), ("proj:shape", [.integer(tile.size), .integer(tile.size)]),
       ("proj:transform", .array(g.affine.map { .number($0) })),
     ]
   }
@@ -775,7 +776,7 @@ struct OutputWriter {
   }
 
   mutating func json(_ value: JSONValue, _ relative: String) throws(FixturesError) {
-    try put(Array((value.serialized() + "\n").utf8), relative)
+    try put(Array((value.prettyPrinted() + "\n").utf8), relative)
   }
 
   mutating func put(_ data: [UInt8], _ relative: String) throws(FixturesError) {

@@ -208,6 +208,84 @@ extension JSONValue {
   }
 }
 
+// MARK: - Building and pretty printing (documents Tandem writes: fixture catalogs)
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+  ExpressibleByFloatLiteral, ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral
+{
+  public init(stringLiteral value: String) { self = .string(value) }
+  public init(integerLiteral value: Int64) { self = .int(value) }
+  public init(floatLiteral value: Double) { self = .double(value) }
+  public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+  public init(booleanLiteral value: Bool) { self = .bool(value) }
+
+  /// A number (whole values are written as integers).
+  public static func number(_ value: Double) -> JSONValue { .double(value) }
+  /// An integer.
+  public static func integer(_ value: Int) -> JSONValue { .int(Int64(value)) }
+  /// An object with these members, in this order.
+  public static func fields(_ members: [(String, JSONValue)]) -> JSONValue {
+    .object(JSONObject(members.map { JSONObject.Member(key: $0.0, value: $0.1) }))
+  }
+
+  /// Text for people and diffs: two-space indent, members in their order, short arrays of
+  /// scalars (bbox, transform, coordinates: at most 9) on one line. The same value always gives
+  /// the same bytes, so generated catalogs are reproducible.
+  public func prettyPrinted() -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(1024)
+    writePretty(to: &out, indent: 0)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private var isScalar: Bool {
+    switch self {
+    case .array, .object: false
+    default: true
+    }
+  }
+
+  private func writePretty(to out: inout [UInt8], indent: Int) {
+    let pad = [UInt8](repeating: 0x20, count: 2 * (indent + 1))
+    let close = [UInt8](repeating: 0x20, count: 2 * indent)
+    switch self {
+    case .array(let items) where items.isEmpty:
+      out.append(contentsOf: "[]".utf8)
+    case .array(let items) where items.count <= 9 && items.allSatisfy(\.isScalar):
+      out.append(UInt8(ascii: "["))
+      for (k, item) in items.enumerated() {
+        if k > 0 { out.append(contentsOf: ", ".utf8) }
+        item.write(to: &out)
+      }
+      out.append(UInt8(ascii: "]"))
+    case .array(let items):
+      out.append(contentsOf: "[\n".utf8)
+      for (k, item) in items.enumerated() {
+        out.append(contentsOf: pad)
+        item.writePretty(to: &out, indent: indent + 1)
+        out.append(contentsOf: (k + 1 < items.count ? ",\n" : "\n").utf8)
+      }
+      out.append(contentsOf: close)
+      out.append(UInt8(ascii: "]"))
+    case .object(let o) where o.members.isEmpty:
+      out.append(contentsOf: "{}".utf8)
+    case .object(let o):
+      out.append(contentsOf: "{\n".utf8)
+      for (k, m) in o.members.enumerated() {
+        out.append(contentsOf: pad)
+        JSONValue.writeString(m.key, to: &out)
+        out.append(contentsOf: ": ".utf8)
+        m.value.writePretty(to: &out, indent: indent + 1)
+        out.append(contentsOf: (k + 1 < o.members.count ? ",\n" : "\n").utf8)
+      }
+      out.append(contentsOf: close)
+      out.append(UInt8(ascii: "}"))
+    default:
+      write(to: &out)
+    }
+  }
+}
+
 // MARK: - Codable
 
 extension JSONValue: Codable {

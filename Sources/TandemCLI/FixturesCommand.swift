@@ -49,7 +49,7 @@ enum FixturesCommand {
         if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
       }
       if parsed.flag("json") {
-        print(summary.json.serialized())
+        print(summary.json.prettyPrinted())
         return ExitCode.success
       }
       let seconds = Date().timeIntervalSince(start)

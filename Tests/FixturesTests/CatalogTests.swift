@@ -1,4 +1,5 @@
 import Foundation
+import STAC
 import TandemTestSupport
 import Testing
 
@@ -44,12 +45,12 @@ import Testing
 
 @Suite struct JSONValueTests {
   @Test func serializesOrderedKeysEscapesAndNumbers() {
-    let v: JSONValue = .object([
+    let v: JSONValue = .fields([
       ("b", 1), ("a", .string("q\"\\\n\u{1}é")), ("n", .number(0.1)), ("i", .number(10)),
-      ("arr", [1, 2.5, .null, true]), ("empty", .object([])),
+      ("arr", [1, 2.5, .null, true]), ("empty", .fields([])),
     ])
     #expect(
-      v.serialized() == """
+      v.prettyPrinted() == """
         {
           "b": 1,
           "a": "q\\"\\\\\\n\\u0001é",
