@@ -3,6 +3,7 @@
 // for small windows of every decodable image. Any outcome but a `GeoTIFFError` is a finding.
 import GeoTIFF
 import RangeIO
+import TandemBase
 
 /// Tighter than the defaults so single inputs stay fast; the checks are the same.
 let fuzzLimits: ParseLimits = {
