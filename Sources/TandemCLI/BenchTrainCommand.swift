@@ -52,6 +52,7 @@ enum BenchTrainCommand {
       let columns = try args.value("conv-columns", default: 1024)
       if args.flag("gemm-shapes") {
         BLAS.setThreads(1)
+        print("OpenBLAS kernels: \(BLAS.coreName)\(BLAS.kernelOverride.map { " (\($0))" } ?? "")")
         let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
           ("square 1024", 1024, 1024, 1024, false, false),
           ("layer1 fwd/dx 32x4096x288", 32, 4096, 288, false, false),
@@ -162,7 +163,8 @@ enum BenchTrainCommand {
     breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
     return [
       "threads": threads, "conv_columns": columns, "block_columns": blockColumns,
-      "concurrent_encoders": concurrent,
+      "concurrent_encoders": concurrent, "blas_core": BLAS.coreName,
+      "blas_core_override": BLAS.kernelOverride ?? "none",
       "batch": batch, "size": size, "steps": steps,
       "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
       "step_seconds_all": times,
