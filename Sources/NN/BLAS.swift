@@ -78,7 +78,9 @@ public enum BLAS {
       let s = String(cString: l)
       guard s.hasPrefix("flags") || s.hasPrefix("Features"), let colon = s.firstIndex(of: ":")
       else { continue }
-      return Set(s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+      return Set(
+        s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" }).map(
+          String.init))
     }
     return nil
   }
