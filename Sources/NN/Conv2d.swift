@@ -609,6 +609,27 @@ struct ConvGeometry {
           let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
           if ohStart > r0 { (row + r0 * ow).update(repeating: 0, count: (ohStart - r0) * ow) }
           if ohEnd < r1 { (row + ohEnd * ow).update(repeating: 0, count: (r1 - ohEnd) * ow) }
+          if sh == 1 && sw == 1 && ow == w {
+            // The rows' sources are consecutive in x: one copy of the whole block (valid or
+            // not), then the columns outside [owStart, owEnd) are zeroed. Small maps have
+            // short rows, where per-row copies cost more than the data.
+            let d0 = row + ohStart * ow
+            let count = (ohEnd - ohStart) * ow
+            let base = (ohStart - ph + ki) * w - pw + kj
+            let lo = min(max(0, -base), count)
+            let hi = max(min(count, h * w - base), lo)
+            if lo > 0 { d0.update(repeating: 0, count: lo) }
+            (d0 + lo).update(from: xi + ci * h * w + base + lo, count: hi - lo)
+            if hi < count { (d0 + hi).update(repeating: 0, count: count - hi) }
+            if owStart > 0 || owEnd < ow {
+              for o in ohStart..<ohEnd {
+                let d = row + o * ow
+                for q in 0..<owStart { d[q] = 0 }
+                for q in owEnd..<ow { d[q] = 0 }
+              }
+            }
+            continue
+          }
           for o in ohStart..<ohEnd {
             let d = row + o * ow
             let src = xi + (ci * h + o * sh - ph + ki) * w - pw + kj
@@ -616,6 +637,8 @@ struct ConvGeometry {
             if owEnd < ow { (d + owEnd).update(repeating: 0, count: ow - owEnd) }
             if sw == 1 {
               (d + owStart).update(from: src + owStart, count: owEnd - owStart)
+            } else if sw == 2 {
+              Kernels.gatherStride2(src + 2 * owStart, d + owStart, owEnd - owStart)
             } else {
               for q in owStart..<owEnd { d[q] = src[q * sw] }
             }
@@ -646,6 +669,8 @@ struct ConvGeometry {
               let d = dxi + (ci * h + o * sh - ph + ki) * w - pw + kj
               if sw == 1 {
                 for q in owStart..<owEnd { d[q] += s[q] }
+              } else if sw == 2 {
+                Kernels.scatterAddStride2(s + owStart, d + 2 * owStart, owEnd - owStart)
               } else {
                 for q in owStart..<owEnd { d[q * sw] += s[q] }
               }

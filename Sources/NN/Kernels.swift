@@ -32,6 +32,35 @@ enum Kernels {
     return s
   }
 
+  /// (Σ (p[i] − s), Σ (p[i] − s)²) in one pass: with a shift s close to the data (a sample of
+  /// it), the variance from these two sums does not suffer the cancellation of Σx² − (Σx)²/n.
+  static func shiftedSums(_ p: UnsafePointer<Float>, _ n: Int, shift s: Float) -> (Float, Float) {
+    var a = V.zero
+    var b = V.zero
+    var a2 = V.zero
+    var b2 = V.zero
+    let sv = V(repeating: s)
+    var i = 0
+    while i + 16 <= n {
+      let d0 = load(p, i) - sv
+      let d1 = load(p, i + 8) - sv
+      a += d0
+      b += d1
+      a2 += d0 * d0
+      b2 += d1 * d1
+      i += 16
+    }
+    var t = (a + b).sum()
+    var t2 = (a2 + b2).sum()
+    while i < n {
+      let d = p[i] - s
+      t += d
+      t2 += d * d
+      i += 1
+    }
+    return (t, t2)
+  }
+
   /// Σ (p[i] − m)².
   static func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
     var a = V.zero
@@ -195,6 +224,39 @@ enum Kernels {
     while i < range.upperBound {
       dx[i] = y[i] > 0 ? d[i] : 0
       i += 1
+    }
+  }
+
+  /// d[q] = s[2q] for q < n (strided im2col rows).
+  static func gatherStride2(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    var q = 0
+    // Reads s[2q ..< 2q + 16]; q + 8 < n keeps that within s[0 ... 2(n − 1)].
+    while q + 8 < n {
+      store(UnsafeRawPointer(s + 2 * q).loadUnaligned(as: SIMD16<Float>.self).evenHalf, d, q)
+      q += 8
+    }
+    while q < n {
+      d[q] = s[2 * q]
+      q += 1
+    }
+  }
+
+  /// d[2q] += s[q] for q < n (strided col2im rows); d[2q + 1] is left as it is.
+  static func scatterAddStride2(
+    _ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int
+  ) {
+    var q = 0
+    // Touches d[2q ..< 2q + 16]; q + 8 < n keeps that within d[0 ... 2(n − 1)].
+    while q + 8 < n {
+      let p = UnsafeMutableRawPointer(d + 2 * q)
+      var v = p.loadUnaligned(as: SIMD16<Float>.self)
+      v.evenHalf += load(s, q)
+      p.storeBytes(of: v, as: SIMD16<Float>.self)
+      q += 8
+    }
+    while q < n {
+      d[2 * q] += s[q]
+      q += 1
     }
   }
 
