@@ -14,6 +14,13 @@ enum Kernels {
     UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
   }
 
+  /// max(v, 0) lane-wise as a compare and blend. (The standard library's generic
+  /// `pointwiseMax` is not inlined and loops over lanes: it took 10 % of a training step.)
+  @inline(__always)
+  static func positivePart(_ v: V) -> V {
+    v.replacing(with: 0, where: v .< 0)
+  }
+
   /// Σ p[i].
   static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var a = V.zero
@@ -92,7 +99,7 @@ enum Kernels {
     switch (r, relu) {
     case (let r?, true):
       while i + 8 <= n {
-        store(pointwiseMax(load(x, i) * kv + sv + load(r, i), .zero), y, i)
+        store(positivePart(load(x, i) * kv + sv + load(r, i)), y, i)
         i += 8
       }
       while i < n {
@@ -110,7 +117,7 @@ enum Kernels {
       }
     case (nil, true):
       while i + 8 <= n {
-        store(pointwiseMax(load(x, i) * kv + sv, .zero), y, i)
+        store(positivePart(load(x, i) * kv + sv), y, i)
         i += 8
       }
       while i < n {
@@ -192,7 +199,7 @@ enum Kernels {
     var i = range.lowerBound
     if let z {
       while i + 8 <= range.upperBound {
-        store(pointwiseMax(load(x, i) + load(z, i), .zero), y, i)
+        store(positivePart(load(x, i) + load(z, i)), y, i)
         i += 8
       }
       while i < range.upperBound {
@@ -201,7 +208,7 @@ enum Kernels {
       }
     } else {
       while i + 8 <= range.upperBound {
-        store(pointwiseMax(load(x, i), .zero), y, i)
+        store(positivePart(load(x, i)), y, i)
         i += 8
       }
       while i < range.upperBound {
