@@ -242,6 +242,14 @@ enum Kernels {
       store(UnsafeRawPointer(s + 2 * q).loadUnaligned(as: SIMD16<Float>.self).evenHalf, d, q)
       q += 8
     }
+    if q < n && n > 8 {
+      // The last 8 outputs, overlapping the loop's: the odd lanes of s[2q′ − 1 ..< 2q′ + 15]
+      // with q′ = n − 8, which ends at s[2(n − 1)] and starts inside s since n > 8.
+      let last = n - 8
+      store(
+        UnsafeRawPointer(s + 2 * last - 1).loadUnaligned(as: SIMD16<Float>.self).oddHalf, d, last)
+      return
+    }
     while q < n {
       d[q] = s[2 * q]
       q += 1
