@@ -30,6 +30,13 @@ public enum BLAS {
   /// kept, else "Prescott → SkylakeX" and the like.
   public static var kernelOverride: String? { kernelSelection }
 
+  /// Runs the kernel check now (it otherwise runs before the first GEMM or ``setThreads(_:)``).
+  /// It may set the environment variable `OPENBLAS_CORETYPE`, and `setenv` is not safe while
+  /// other threads read the environment, so executables call this first thing in `main`.
+  public static func selectKernels() {
+    _ = kernelSelection
+  }
+
   /// OpenBLAS (0.3.21 in Debian 12) picks its kernels from a table of known CPU models; on a
   /// newer model it falls back to "Prescott", SSE3 kernels at a fifth of the speed the CPU can do
   /// (measured: 16 vs 81 GFLOP/s on one core of an Emerald Rapids VM). Runs once, before the
