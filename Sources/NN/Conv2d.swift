@@ -3,9 +3,8 @@
 /// Stride-1 convolutions on large maps run as shifted GEMMs on a padded copy of the input
 /// (``PaddedGrid``, see ``method``); everything else as im2col + `cblas_sgemm`. Images are
 /// processed in groups of `g` so that each GEMM has at least ``minimumColumns`` output columns:
-/// for large feature maps `g = 1` and the
-/// GEMM writes straight into the output; for small late-stage maps several images are folded into
-/// one wider GEMM (then the `[K, g·OH·OW]` result is scattered back to NCHW). Columns are
+/// for large feature maps `g = 1` and the GEMM writes straight into the output; for small
+/// late-stage maps several images are folded into one wider GEMM (then the `[K, g·OH·OW]` result is scattered back to NCHW). Columns are
 /// recomputed in backward instead of stored, so the only memory besides activations is one
 /// shared workspace.
 ///
