@@ -4,9 +4,9 @@
 /// (``PaddedGrid``, see ``method``); everything else as im2col + `cblas_sgemm`. Images are
 /// processed in groups of `g` so that each GEMM has at least ``minimumColumns`` output columns:
 /// for large feature maps `g = 1` and the GEMM writes straight into the output; for small
-/// late-stage maps several images are folded into one wider GEMM (then the `[K, g·OH·OW]` result is scattered back to NCHW). Columns are
-/// recomputed in backward instead of stored, so the only memory besides activations is one
-/// shared workspace.
+/// late-stage maps several images are folded into one wider GEMM (then the `[K, g·OH·OW]`
+/// result is scattered back to NCHW). Columns are recomputed in backward instead of stored, so
+/// the only memory besides activations is one shared workspace.
 ///
 /// Shapes: x `[N, C, H, W]` → y `[N, K, OH, OW]`, `OH = (H + 2·padH − kH) / strideH + 1`;
 /// weight `[K, C, kH, kW]`, bias `[K]`.
