@@ -95,15 +95,19 @@ public final class LayerTimer {
   /// Seconds per kind.
   public private(set) var seconds: [String: Double] = [:]
 
-  /// An empty timer.
-  public init() {}
+  /// Whether durations are CPU time of the calling thread rather than wall time.
+  public let threadCPUTime: Bool
+
+  /// An empty timer measuring wall time, or (`threadCPUTime`) CPU time of the calling thread,
+  /// which is steadier on a busy machine but only complete when all work runs on that thread.
+  public init(threadCPUTime: Bool = false) { self.threadCPUTime = threadCPUTime }
 
   /// Runs `body`, adding its duration under `kind`.
   @inline(__always)
   public func time<T>(_ kind: String, _ body: () -> T) -> T {
-    let t0 = Clock.now()
+    let t0 = threadCPUTime ? Clock.threadCPU() : Clock.now()
     let r = body()
-    seconds[kind, default: 0] += Clock.now() - t0
+    seconds[kind, default: 0] += (threadCPUTime ? Clock.threadCPU() : Clock.now()) - t0
     return r
   }
 

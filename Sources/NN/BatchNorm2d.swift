@@ -112,14 +112,18 @@ public final class BatchNorm2d {
         var mu: Float
         var istd: Float
         if isTraining {
+          // One pass: sums of (x − shift) and its square, shift = the channel's first value.
+          let shift = x.data[ch * hw]
           var s = 0.0
-          for i in 0..<n { s += Double(Kernels.sum(x.data + (i * c + ch) * hw, hw)) }
-          let meanD = s / Double(m)
-          var v = 0.0
+          var s2 = 0.0
           for i in 0..<n {
-            v += Double(Kernels.sumSquaredDeviation(x.data + (i * c + ch) * hw, hw, Float(meanD)))
+            let (a, b) = Kernels.shiftedSums(x.data + (i * c + ch) * hw, hw, shift: shift)
+            s += Double(a)
+            s2 += Double(b)
           }
-          mu = Float(meanD)
+          let meanD = s / Double(m)
+          let v = max(s2 - s * meanD, 0)
+          mu = Float(meanD + Double(shift))
           istd = Float(1 / (v / Double(m) + Double(eps)).squareRoot())
           let (rm, rv) = (runningMean.value, runningVar.value)
           rm[ch] = (1 - momentum) * rm[ch] + momentum * mu

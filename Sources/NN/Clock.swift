@@ -18,4 +18,12 @@ public enum Clock {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
   }
+
+  /// CPU seconds used by the calling thread (CLOCK_THREAD_CPUTIME_ID): per-layer timing on one
+  /// thread that does not count time spent descheduled on a busy machine.
+  public static func threadCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+  }
 }

@@ -1,11 +1,12 @@
 /// 2-D convolution (cross-correlation, zero padding), PyTorch `nn.Conv2d` semantics.
 ///
-/// Implemented as im2col + `cblas_sgemm`. Images are processed in groups of `g` so that each
-/// GEMM has at least ``minimumColumns`` output columns: for large feature maps `g = 1` and the
-/// GEMM writes straight into the output; for small late-stage maps several images are folded into
-/// one wider GEMM (then the `[K, g·OH·OW]` result is scattered back to NCHW). Columns are
-/// recomputed in backward instead of stored, so the only memory besides activations is one
-/// shared workspace.
+/// Stride-1 convolutions on large maps run as shifted GEMMs on a padded copy of the input
+/// (``PaddedGrid``, see ``method``); everything else as im2col + `cblas_sgemm`. Images are
+/// processed in groups of `g` so that each GEMM has at least ``minimumColumns`` output columns:
+/// for large feature maps `g = 1` and the GEMM writes straight into the output; for small
+/// late-stage maps several images are folded into one wider GEMM (then the `[K, g·OH·OW]`
+/// result is scattered back to NCHW). Columns are recomputed in backward instead of stored, so
+/// the only memory besides activations is one shared workspace.
 ///
 /// Shapes: x `[N, C, H, W]` → y `[N, K, OH, OW]`, `OH = (H + 2·padH − kH) / strideH + 1`;
 /// weight `[K, C, kH, kW]`, bias `[K]`.
@@ -28,6 +29,17 @@ public final class Conv2d {
   public var minimumColumns = 1024
   /// Output columns per im2col block on large maps (the block's columns stay in L2).
   public var blockColumns = 512
+  /// How stride-1 convolutions (not 1×1) are computed.
+  public enum Method: Sendable {
+    /// Shifted GEMMs where the map is large enough (see ``PaddedGrid``), else im2col.
+    case automatic
+    /// Shifted GEMMs whenever the padding allows it (tests).
+    case shiftedGEMM
+    /// im2col + GEMM, the reference path.
+    case im2col
+  }
+  /// The method for stride-1 convolutions; other strides always use im2col.
+  public var method = Method.automatic
 
   let weight: ParamRef
   let bias: ParamRef?
@@ -38,6 +50,9 @@ public final class Conv2d {
   public let inputGradient = Tensor(shape: [0])
   private(set) var input: Tensor?
   private let flipped = Tensor(shape: [0])
+  /// Weights as taps `[kh·kw][K][C]` (forward) and flipped taps `[kh·kw][C][K]` (input
+  /// gradient) for the shifted-GEMM path.
+  private let taps = Tensor(shape: [0])
   /// Optional fine-grained timing (im2col, gemm, col2im) for benchmarks.
   var timer: LayerTimer?
 
@@ -94,6 +109,48 @@ public final class Conv2d {
     kernel == (1, 1) && stride == (1, 1) && padding == (0, 0)
   }
 
+  /// Whether the shifted-GEMM path runs on input `x`: stride 1, not pointwise, padding small
+  /// enough that the input gradient is itself a (padded) stride-1 convolution, and a map large
+  /// enough that the padded grid's junk positions (computed, then dropped) add at most 20 % to
+  /// the GEMMs. Measured on tandem-small (one core, thread CPU time): 64×64 and 32×32 maps
+  /// (6–14 % junk) gain, 16×16 (31 %) breaks even, 8×8 (75 %) is 1.5× slower than im2col.
+  func usesShiftedGEMM(_ x: Tensor) -> Bool {
+    guard
+      method != .im2col && stride == (1, 1) && !isPointwise && padding.h < kernel.h
+        && padding.w < kernel.w
+    else { return false }
+    let g = grid(x)
+    return method == .shiftedGEMM || g.plane * 5 <= g.oh * g.ow * 6
+  }
+
+  private func grid(_ x: Tensor) -> PaddedGrid {
+    PaddedGrid(
+      c: x.shape[1], h: x.shape[2], w: x.shape[3], ph: padding.h, pw: padding.w, kh: kernel.h,
+      kw: kernel.w)
+  }
+
+  /// Fills ``taps`` with the weights as `[a][b][K][C]` (`flip` false) or `W[k][c][kh−1−a][kw−1−b]`
+  /// as `[a][b][C][K]` (`flip` true).
+  private func makeTaps(flip: Bool) {
+    let (c, k, kh, kw, wt) = (inChannels, outChannels, kernel.h, kernel.w, weight.value)
+    taps.resize([kh * kw * k * c])
+    let t = taps.data
+    for ko in 0..<k {
+      for ci in 0..<c {
+        for a in 0..<kh {
+          for b in 0..<kw {
+            let v = wt[((ko * c + ci) * kh + a) * kw + b]
+            if flip {
+              t[(((kh - 1 - a) * kw + (kw - 1 - b)) * c + ci) * k + ko] = v
+            } else {
+              t[((a * kw + b) * k + ko) * c + ci] = v
+            }
+          }
+        }
+      }
+    }
+  }
+
   private func geometry(_ x: Tensor) -> ConvGeometry {
     let (oh, ow) = outputSize(h: x.shape[2], w: x.shape[3])
     return ConvGeometry(
@@ -119,8 +176,28 @@ public final class Conv2d {
     precondition(geo.oh > 0 && geo.ow > 0, "conv input \(x.shape) smaller than kernel")
     let n = x.shape[0]
     output.resize([n, outChannels, geo.oh, geo.ow])
-    Parallel.forEachWorker(n, workers: workspace.workers) { worker, range in
-      forwardImages(range, x: x, geo: geo, worker: worker)
+    if usesShiftedGEMM(x) {
+      makeTaps(flip: false)
+      let grid = grid(x)
+      let (chw, khw) = (geo.c * geo.h * geo.w, outChannels * geo.oh * geo.ow)
+      Parallel.forEachWorker(n, workers: workspace.workers) { worker, range in
+        let g = groupSize(range.count, grid.plane)
+        var n0 = range.lowerBound
+        while n0 < range.upperBound {
+          let gi = min(g, range.upperBound - n0)
+          grid.convolve(
+            images: gi, x.data + n0 * chw, taps: taps.data, outChannels: outChannels,
+            into: output.data + n0 * khw,
+            padded: workspace.buffer(0, count: geo.c * gi * grid.plane, worker: worker),
+            grid: workspace.buffer(1, count: outChannels * gi * grid.plane, worker: worker),
+            timer: worker == 0 ? timer : nil)
+          n0 += gi
+        }
+      }
+    } else {
+      Parallel.forEachWorker(n, workers: workspace.workers) { worker, range in
+        forwardImages(range, x: x, geo: geo, worker: worker)
+      }
     }
     if let bias {
       let (b, y, ohw) = (bias.value, output.data, geo.oh * geo.ow)
@@ -235,6 +312,10 @@ public final class Conv2d {
         }
       }
     }
+    if usesShiftedGEMM(x) {
+      backwardShifted(x: x, dy: dy, geo: geo)
+      return inputGradient
+    }
     let transposed = ConvGeometry(
       c: outChannels, h: geo.oh, w: geo.ow, kh: kernel.h, kw: kernel.w, sh: 1, sw: 1,
       ph: kernel.h - 1 - padding.h, pw: kernel.w - 1 - padding.w, oh: geo.h, ow: geo.w)
@@ -285,6 +366,59 @@ public final class Conv2d {
       }
     }
     return inputGradient
+  }
+
+  /// Backward on the shifted-GEMM path: per worker, dWᵀ by taps into a private buffer (summed
+  /// afterwards) and dx as the stride-1 convolution of dy with the flipped kernel.
+  private func backwardShifted(x: Tensor, dy: Tensor, geo: ConvGeometry) {
+    let n = x.shape[0]
+    let (c, k, kh, kw) = (geo.c, outChannels, kernel.h, kernel.w)
+    let grid = grid(x)
+    let gridT = PaddedGrid(
+      c: k, h: geo.oh, w: geo.ow, ph: kh - 1 - padding.h, pw: kw - 1 - padding.w, kh: kh, kw: kw)
+    precondition(gridT.oh == geo.h && gridT.ow == geo.w)
+    if computesInputGradient {
+      makeTaps(flip: true)
+      inputGradient.resize(x.shape)
+    }
+    let workers = min(workspace.workers, n)
+    let tapsCount = kh * kw * c * k
+    let (chw, khw) = (c * geo.h * geo.w, k * geo.oh * geo.ow)
+    Parallel.forEachWorker(n, workers: workers) { worker, range in
+      let timer = worker == 0 ? self.timer : nil
+      let dWt = workspace.buffer(3, count: tapsCount, worker: worker)
+      dWt.update(repeating: 0, count: tapsCount)
+      let g = groupSize(range.count, grid.plane)
+      var n0 = range.lowerBound
+      while n0 < range.upperBound {
+        let gi = min(g, range.upperBound - n0)
+        grid.weightGradient(
+          images: gi, x.data + n0 * chw, dy.data + n0 * khw, outChannels: k, into: dWt,
+          shifted: workspace.buffer(0, count: c * kw * gi * grid.plane, worker: worker),
+          gradient: workspace.buffer(1, count: k * gi * grid.plane, worker: worker), timer: timer)
+        if computesInputGradient {
+          gridT.convolve(
+            images: gi, dy.data + n0 * khw, taps: taps.data, outChannels: c,
+            into: inputGradient.data + n0 * chw,
+            padded: workspace.buffer(2, count: k * gi * gridT.plane, worker: worker),
+            grid: workspace.buffer(4, count: c * gi * gridT.plane, worker: worker), timer: timer)
+        }
+        n0 += gi
+      }
+    }
+    // dW[k][c][a][b] += Σ_workers dWt[a][c][b][k]
+    let g = weight.grad
+    for worker in 0..<max(workers, 1) {
+      let p = workspace.buffer(3, count: tapsCount, worker: worker)
+      for a in 0..<kh {
+        for ci in 0..<c {
+          for b in 0..<kw {
+            let src = p + ((a * c + ci) * kw + b) * k
+            for ko in 0..<k { g[((ko * c + ci) * kh + a) * kw + b] += src[ko] }
+          }
+        }
+      }
+    }
   }
 
   private func backwardImages(
@@ -476,6 +610,27 @@ struct ConvGeometry {
           let (owStart, owEnd) = Self.validRange(k: kj, pad: pw, stride: sw, size: w, out: ow)
           if ohStart > r0 { (row + r0 * ow).update(repeating: 0, count: (ohStart - r0) * ow) }
           if ohEnd < r1 { (row + ohEnd * ow).update(repeating: 0, count: (r1 - ohEnd) * ow) }
+          if sh == 1 && sw == 1 && ow == w {
+            // The rows' sources are consecutive in x: one copy of the whole block (valid or
+            // not), then the columns outside [owStart, owEnd) are zeroed. Small maps have
+            // short rows, where per-row copies cost more than the data.
+            let d0 = row + ohStart * ow
+            let count = (ohEnd - ohStart) * ow
+            let base = (ohStart - ph + ki) * w - pw + kj
+            let lo = min(max(0, -base), count)
+            let hi = max(min(count, h * w - base), lo)
+            if lo > 0 { d0.update(repeating: 0, count: lo) }
+            (d0 + lo).update(from: xi + ci * h * w + base + lo, count: hi - lo)
+            if hi < count { (d0 + hi).update(repeating: 0, count: count - hi) }
+            if owStart > 0 || owEnd < ow {
+              for o in ohStart..<ohEnd {
+                let d = row + o * ow
+                for q in 0..<owStart { d[q] = 0 }
+                for q in owEnd..<ow { d[q] = 0 }
+              }
+            }
+            continue
+          }
           for o in ohStart..<ohEnd {
             let d = row + o * ow
             let src = xi + (ci * h + o * sh - ph + ki) * w - pw + kj
@@ -483,6 +638,8 @@ struct ConvGeometry {
             if owEnd < ow { (d + owEnd).update(repeating: 0, count: ow - owEnd) }
             if sw == 1 {
               (d + owStart).update(from: src + owStart, count: owEnd - owStart)
+            } else if sw == 2 {
+              Kernels.gatherStride2(src + 2 * owStart, d + owStart, owEnd - owStart)
             } else {
               for q in owStart..<owEnd { d[q] = src[q * sw] }
             }
@@ -513,6 +670,8 @@ struct ConvGeometry {
               let d = dxi + (ci * h + o * sh - ph + ki) * w - pw + kj
               if sw == 1 {
                 for q in owStart..<owEnd { d[q] += s[q] }
+              } else if sw == 2 {
+                Kernels.scatterAddStride2(s + owStart, d + 2 * owStart, owEnd - owStart)
               } else {
                 for q in owStart..<owEnd { d[q * sw] += s[q] }
               }

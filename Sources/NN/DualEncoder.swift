@@ -168,6 +168,12 @@ public final class DualEncoder {
     set { for c in s1.convolutions + s2.convolutions { c.minimumColumns = newValue } }
   }
 
+  /// The method of every stride-1 convolution (see ``Conv2d/method``).
+  public var convolutionMethod: Conv2d.Method {
+    get { s1.convolutions.first?.method ?? .automatic }
+    set { for c in s1.convolutions + s2.convolutions { c.method = newValue } }
+  }
+
   /// Output columns per im2col block on large maps (tuning knob; see ``Conv2d/blockColumns``).
   public var convolutionBlockColumns: Int {
     get { s1.convolutions.first?.blockColumns ?? 0 }
@@ -176,7 +182,8 @@ public final class DualEncoder {
 
   /// Times every convolution of both encoders on the activations of the last forward pass:
   /// median seconds of `repeats` forward and backward calls each, with FLOPs. For benchmarks;
-  /// leaves gradients dirty (zero them before training again).
+  /// leaves gradients dirty (zero them before training again). With one thread
+  /// (``BLAS/setThreads(_:)``) the seconds are CPU time of the calling thread, else wall time.
   public func profileConvolutions(
     repeats: Int = 3
   ) -> [(
@@ -190,13 +197,14 @@ public final class DualEncoder {
       for i in 0..<dy.count { dy.data[i] = Float(i % 13) * 0.01 - 0.06 }
       var f: [Double] = []
       var b: [Double] = []
+      let clock = Parallel.count == 1 ? Clock.threadCPU : Clock.now
       for _ in 0..<repeats {
-        var t0 = Clock.now()
+        var t0 = clock()
         c.forward(x)
-        f.append(Clock.now() - t0)
-        t0 = Clock.now()
+        f.append(clock() - t0)
+        t0 = clock()
         c.backward(dy)
-        b.append(Clock.now() - t0)
+        b.append(clock() - t0)
       }
       f.sort()
       b.sort()

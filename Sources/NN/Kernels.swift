@@ -14,6 +14,13 @@ enum Kernels {
     UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
   }
 
+  /// max(v, 0) lane-wise as a compare and blend. (The standard library's generic
+  /// `pointwiseMax` is not inlined and loops over lanes: it took 10 % of a training step.)
+  @inline(__always)
+  static func positivePart(_ v: V) -> V {
+    v.replacing(with: 0, where: v .< 0)
+  }
+
   /// Σ p[i].
   static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var a = V.zero
@@ -30,6 +37,35 @@ enum Kernels {
       i += 1
     }
     return s
+  }
+
+  /// (Σ (p[i] − s), Σ (p[i] − s)²) in one pass: with a shift s close to the data (a sample of
+  /// it), the variance from these two sums does not suffer the cancellation of Σx² − (Σx)²/n.
+  static func shiftedSums(_ p: UnsafePointer<Float>, _ n: Int, shift s: Float) -> (Float, Float) {
+    var a = V.zero
+    var b = V.zero
+    var a2 = V.zero
+    var b2 = V.zero
+    let sv = V(repeating: s)
+    var i = 0
+    while i + 16 <= n {
+      let d0 = load(p, i) - sv
+      let d1 = load(p, i + 8) - sv
+      a += d0
+      b += d1
+      a2 += d0 * d0
+      b2 += d1 * d1
+      i += 16
+    }
+    var t = (a + b).sum()
+    var t2 = (a2 + b2).sum()
+    while i < n {
+      let d = p[i] - s
+      t += d
+      t2 += d * d
+      i += 1
+    }
+    return (t, t2)
   }
 
   /// Σ (p[i] − m)².
@@ -63,7 +99,7 @@ enum Kernels {
     switch (r, relu) {
     case (let r?, true):
       while i + 8 <= n {
-        store(pointwiseMax(load(x, i) * kv + sv + load(r, i), .zero), y, i)
+        store(positivePart(load(x, i) * kv + sv + load(r, i)), y, i)
         i += 8
       }
       while i < n {
@@ -81,7 +117,7 @@ enum Kernels {
       }
     case (nil, true):
       while i + 8 <= n {
-        store(pointwiseMax(load(x, i) * kv + sv, .zero), y, i)
+        store(positivePart(load(x, i) * kv + sv), y, i)
         i += 8
       }
       while i < n {
@@ -163,7 +199,7 @@ enum Kernels {
     var i = range.lowerBound
     if let z {
       while i + 8 <= range.upperBound {
-        store(pointwiseMax(load(x, i) + load(z, i), .zero), y, i)
+        store(positivePart(load(x, i) + load(z, i)), y, i)
         i += 8
       }
       while i < range.upperBound {
@@ -172,7 +208,7 @@ enum Kernels {
       }
     } else {
       while i + 8 <= range.upperBound {
-        store(pointwiseMax(load(x, i), .zero), y, i)
+        store(positivePart(load(x, i)), y, i)
         i += 8
       }
       while i < range.upperBound {
@@ -195,6 +231,47 @@ enum Kernels {
     while i < range.upperBound {
       dx[i] = y[i] > 0 ? d[i] : 0
       i += 1
+    }
+  }
+
+  /// d[q] = s[2q] for q < n (strided im2col rows).
+  static func gatherStride2(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    var q = 0
+    // Reads s[2q ..< 2q + 16]; q + 8 < n keeps that within s[0 ... 2(n − 1)].
+    while q + 8 < n {
+      store(UnsafeRawPointer(s + 2 * q).loadUnaligned(as: SIMD16<Float>.self).evenHalf, d, q)
+      q += 8
+    }
+    if q < n && n > 8 {
+      // The last 8 outputs, overlapping the loop's: the odd lanes of s[2q′ − 1 ..< 2q′ + 15]
+      // with q′ = n − 8, which ends at s[2(n − 1)] and starts inside s since n > 8.
+      let last = n - 8
+      store(
+        UnsafeRawPointer(s + 2 * last - 1).loadUnaligned(as: SIMD16<Float>.self).oddHalf, d, last)
+      return
+    }
+    while q < n {
+      d[q] = s[2 * q]
+      q += 1
+    }
+  }
+
+  /// d[2q] += s[q] for q < n (strided col2im rows); d[2q + 1] is left as it is.
+  static func scatterAddStride2(
+    _ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int
+  ) {
+    var q = 0
+    // Touches d[2q ..< 2q + 16]; q + 8 < n keeps that within d[0 ... 2(n − 1)].
+    while q + 8 < n {
+      let p = UnsafeMutableRawPointer(d + 2 * q)
+      var v = p.loadUnaligned(as: SIMD16<Float>.self)
+      v.evenHalf += load(s, q)
+      p.storeBytes(of: v, as: SIMD16<Float>.self)
+      q += 8
+    }
+    while q < n {
+      d[2 * q] += s[q]
+      q += 1
     }
   }
 

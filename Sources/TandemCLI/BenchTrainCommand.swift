@@ -23,6 +23,7 @@ enum BenchTrainCommand {
       .value(
         "block-columns", valueName: "n", help: "im2col block width on large maps.",
         default: "512"),
+      .flag("im2col", help: "Use im2col for stride-1 convolutions too (the reference path)."),
       .flag(
         "sequential-encoders", help: "Run S1 and S2 one after the other (threads split layers)."),
       .flag("gemm-shapes", help: "Only time sgemm on the convolution GEMM shapes (1 thread)."),
@@ -52,6 +53,7 @@ enum BenchTrainCommand {
       let columns = try args.value("conv-columns", default: 1024)
       if args.flag("gemm-shapes") {
         BLAS.setThreads(1)
+        print("OpenBLAS kernels: \(BLAS.coreName)\(BLAS.kernelOverride.map { " (\($0))" } ?? "")")
         let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
           ("square 1024", 1024, 1024, 1024, false, false),
           ("layer1 fwd/dx 32x4096x288", 32, 4096, 288, false, false),
@@ -77,10 +79,11 @@ enum BenchTrainCommand {
         let r = run(
           config: config, threads: threads, batch: batch, size: size, steps: steps, warmup: warmup,
           columns: columns, blockColumns: try args.value("block-columns", default: 512),
-          concurrent: !args.flag("sequential-encoders"))
+          concurrent: !args.flag("sequential-encoders"), shifted: !args.flag("im2col"))
         if args.flag("profile-convs") {
           let model = DualEncoder(config: config, seed: 1)
           model.convolutionColumns = columns
+          model.convolutionMethod = args.flag("im2col") ? .im2col : .automatic
           let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
           let x2 = Tensor(shape: [batch, config.s2.inChannels, size, size])
           for i in 0..<x1.count { x1[i] = Float(i % 17) * 0.1 - 0.8 }
@@ -109,7 +112,7 @@ enum BenchTrainCommand {
 
   static func run(
     config: DualEncoderConfig, threads: Int, batch: Int, size: Int, steps: Int, warmup: Int,
-    columns: Int, blockColumns: Int, concurrent: Bool
+    columns: Int, blockColumns: Int, concurrent: Bool, shifted: Bool
   ) -> [String: Any] {
     BLAS.setThreads(threads)
     let sgemmBefore = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
@@ -117,6 +120,7 @@ enum BenchTrainCommand {
     model.convolutionColumns = columns
     model.concurrentEncoders = concurrent
     model.convolutionBlockColumns = blockColumns
+    model.convolutionMethod = shifted ? .automatic : .im2col
     let opt = AdamW(store: model.store, learningRate: 1e-3, weightDecay: 0.05)
     var rng = SeededGenerator(seed: 7)
     let x1 = Tensor(shape: [batch, config.s1.inChannels, size, size])
@@ -139,12 +143,14 @@ enum BenchTrainCommand {
     }
     cpuTimes.sort()
     let cpuMedian = cpuTimes[cpuTimes.count / 2]
-    // One more step with per-layer timing (adds a clock read per layer call).
-    let timer = LayerTimer()
-    let t0 = Clock.now()
+    // One more step with per-layer timing (adds a clock read per layer call). On one thread
+    // the layers are timed in CPU time of the thread, which a busy machine does not inflate.
+    let timer = LayerTimer(threadCPUTime: threads == 1)
+    let clock = threads == 1 ? Clock.threadCPU : Clock.now
+    let t0 = clock()
     model.trainStep(s1: x1, s2: x2, timer: timer)
     timer.time("optimizer") { opt.step() }
-    let timedTotal = Clock.now() - t0
+    let timedTotal = clock() - t0
     let sgemmAfter = BLAS.measureSgemmGFLOPS(size: 1024, repeats: 5)
     times.sort()
     let median = times[times.count / 2]
@@ -162,7 +168,9 @@ enum BenchTrainCommand {
     breakdown["other"] = ((timedTotal - topLevel) * 1000).rounded() / 1000
     return [
       "threads": threads, "conv_columns": columns, "block_columns": blockColumns,
-      "concurrent_encoders": concurrent,
+      "concurrent_encoders": concurrent, "shifted_convolutions": shifted,
+      "breakdown_clock": threads == 1 ? "thread_cpu" : "wall", "blas_core": BLAS.coreName,
+      "blas_core_override": BLAS.kernelOverride ?? "none",
       "batch": batch, "size": size, "steps": steps,
       "step_seconds_median": median, "pairs_per_s": Double(batch) / median,
       "step_seconds_all": times,

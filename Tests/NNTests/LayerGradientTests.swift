@@ -43,6 +43,13 @@ struct LayerGradientTests {
     ConvCase(
       n: 1, c: 2, k: 2, h: 3, w: 3, kernel: (3, 3), stride: (1, 1), padding: (2, 2), bias: true,
       minimumColumns: 1),
+    // Stride 2 with rows longer than one SIMD vector (vectorized gather and scatter-add).
+    ConvCase(
+      n: 2, c: 2, k: 3, h: 21, w: 37, kernel: (3, 3), stride: (2, 2), padding: (1, 1), bias: false,
+      minimumColumns: 1),
+    ConvCase(
+      n: 2, c: 3, k: 2, h: 9, w: 40, kernel: (1, 1), stride: (2, 2), padding: (0, 0), bias: true,
+      minimumColumns: 1000),
     // ≥ 128 output channels: dW computed directly rather than as dWᵀ.
     ConvCase(
       n: 3, c: 2, k: 128, h: 5, w: 4, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: false,
