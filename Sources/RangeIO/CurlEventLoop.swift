@@ -2,6 +2,7 @@ internal import CCurl
 internal import CTandemShims
 import Foundation
 import Synchronization
+import TandemBase
 
 #if canImport(Glibc)
   import Glibc
@@ -137,7 +138,10 @@ final class CurlEventLoop: Sendable {
     _ = tandem_curl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 64)
     let state = LoopState()
     let multi = self.multi
-    let thread = Thread { [self] in self.run(multi: multi, state: state) }
+    let thread = Thread { [self] in
+      ThreadAccounting.nameCurrentThread("tandem-curl")
+      self.run(multi: multi, state: state)
+    }
     thread.name = "tandem-curl"
     thread.start()
   }
@@ -282,6 +286,10 @@ final class CurlEventLoop: Sendable {
     _ = tandem_curl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
     _ = tandem_curl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, r.lowSpeedSeconds))
     _ = tandem_curl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+    // Receive in 256 KiB reads instead of libcurl's 16 KiB: a COG tile is 100–300 KB, and at
+    // 16 KiB the loop thread spent more CPU on recv calls and write callbacks than on anything
+    // else (4 ms per paired sample of ~1.8 MB on loopback).
+    _ = tandem_curl_setopt_long(easy, CURLOPT_BUFFERSIZE, 256 << 10)
     // Wait for a multiplexable h2 connection instead of opening a new one per stream.
     _ = tandem_curl_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
     let version: Int
