@@ -35,7 +35,7 @@ worker_processes 1;
 daemon on;
 pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log warn;
-events { worker_connections 256; }
+events { worker_connections 1024; }
 http {
   access_log $NGINX_DIR/access.log combined;
   log_format ranges '\$request_method \$uri \$status \$bytes_sent "\$http_range" \$body_bytes_sent';

@@ -322,6 +322,16 @@ public final class PairLoader: SampleLoader, Sendable {
     return Fetched(s1: s1, s2: s2, cloudMask: region.cloudMask == nil ? nil : fetched.last)
   }
 
+  /// Lets enough HTTP transfers run for `depth` samples in flight: each asset of a sample needs
+  /// up to two requests (a window crosses at most two tile rows).
+  public func fetchDepthDidChange(_ depth: Int) {
+    guard let region = dataset.regions.first,
+      dataset.regions.contains(where: { $0.s1.contains { $0.href.hasPrefix("http") } })
+    else { return }
+    let assets = region.s1.count + region.s2.count + (region.cloudMask == nil ? 0 : 1)
+    HTTPConcurrency.setAutomaticLimit(depth * assets * 2)
+  }
+
   public func decode(
     _ fetched: Fetched, sample: WindowSample, worker: Int,
     into parts: [UnsafeMutableBufferPointer<Float>]

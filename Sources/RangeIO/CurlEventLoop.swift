@@ -99,6 +99,8 @@ private struct MultiHandle: @unchecked Sendable {
 private final class LoopState: @unchecked Sendable {
   var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
   var idleHandles: [UnsafeMutableRawPointer] = []
+  /// The transfer limit CURLMOPT_MAXCONNECTS was last sized for.
+  var connectionCap = 0
 }
 
 /// One libcurl multi handle driven by one dedicated thread (`curl_multi_poll` +
@@ -113,6 +115,9 @@ final class CurlEventLoop: Sendable {
   private struct Pending {
     var queue: [CurlTransferBox] = []
     var maxInFlight = 16
+    /// A higher limit asked for by a consumer that measures its needs (the pipeline's fetch
+    /// depth × requests per sample); the effective limit is the larger of the two.
+    var automaticInFlight = 0
     /// Ids of attached transfers whose callers were cancelled; the loop aborts them.
     var cancelled: Set<UInt64> = []
   }
@@ -149,6 +154,12 @@ final class CurlEventLoop: Sendable {
   /// Sets how many transfers may run at once (process-wide); the rest wait in a queue.
   func setMaxInFlight(_ count: Int) {
     pending.withLock { $0.maxInFlight = max(1, count) }
+    curl_multi_wakeup(multi.pointer)
+  }
+
+  /// Sets (or with 0 clears) the automatic limit, which may only raise the configured one.
+  func setAutomaticInFlight(_ count: Int) {
+    pending.withLock { $0.automaticInFlight = max(0, count) }
     curl_multi_wakeup(multi.pointer)
   }
 
@@ -206,7 +217,13 @@ final class CurlEventLoop: Sendable {
     let m = multi.pointer
     while true {
       // Attach queued transfers up to the in-flight limit.
-      let limit = pending.withLock { $0.maxInFlight }
+      let limit = pending.withLock { max($0.maxInFlight, $0.automaticInFlight) }
+      if limit != state.connectionCap {
+        // Keep an idle connection for every transfer slot, or transfers beyond the cache's size
+        // would reconnect every time.
+        state.connectionCap = limit
+        _ = tandem_curl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, max(64, limit))
+      }
       let free = limit - state.active.count
       if free > 0 {
         let batch: [CurlTransferBox] = pending.withLock { p in

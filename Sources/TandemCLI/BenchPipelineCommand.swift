@@ -32,6 +32,15 @@ enum BenchPipelineCommand {
       .value("decode-threads", valueName: "n", help: "Decode worker threads.", default: "2"),
       .value("slots", valueName: "n", help: "Samples in flight or ready at once.", default: "256"),
       .value(
+        "fetch-depth", valueName: "n|auto",
+        help:
+          "Samples fetched at once; 'auto' chooses it from the measured fetch latency and decode "
+          + "rate (Little's law) and shows it in the progress line.",
+        default: "auto"),
+      .value(
+        "max-fetch-depth", valueName: "n", help: "Largest automatic fetch depth.", default: "64"),
+      .flag("quiet", help: "No progress lines on stderr."),
+      .value(
         "decoded-cache", valueName: "mb",
         help: "Decoded-tile cache in MB (0 = decode every window from its tiles).",
         default: "1024"),
@@ -69,6 +78,14 @@ enum BenchPipelineCommand {
     let seed = try parsed.value("seed", default: UInt64(0))
     let decodedCacheMB = try parsed.value("decoded-cache", default: 1024)
     let rangeCacheMB = try parsed.value("range-cache", default: 256)
+    let depthText = parsed.string("fetch-depth") ?? "auto"
+    let fetchDepth: Int? = depthText == "auto" ? nil : Int(depthText)
+    guard depthText == "auto" || (fetchDepth ?? 0) >= 1 else {
+      throw parsed.usageError("--fetch-depth must be 'auto' or a positive number")
+    }
+    let maxFetchDepth = try parsed.value("max-fetch-depth", default: 64)
+    guard maxFetchDepth >= 1 else { throw parsed.usageError("--max-fetch-depth must be positive") }
+    let showProgress = !parsed.flag("quiet")
     let tilesOut = parsed.string("tiles-out")
     guard batchSize >= 1, size >= 8, batches >= 1, warmup >= 0, threads >= 1, slots >= 1,
       decodedCacheMB >= 0, rangeCacheMB >= 0
@@ -123,7 +140,8 @@ enum BenchPipelineCommand {
       decodedCacheBytes: decodedCacheMB << 20, readLog: readLog)
     let pipeline = StreamingPipeline(
       loader: loader, sampler: dataset.sampler(windowSize: size, seed: seed),
-      configuration: PipelineConfiguration(slots: slots, decodeThreads: threads))
+      configuration: PipelineConfiguration(
+        slots: slots, decodeThreads: threads, fetchDepth: fetchDepth, maxFetchDepth: maxFetchDepth))
     defer { pipeline.stop() }
     let io = sourceOptions.stats
     let result = try await onDedicatedThread {
@@ -141,9 +159,23 @@ enum BenchPipelineCommand {
       readLog.setRecording(true)
       let start = DispatchTime.now().uptimeNanoseconds
       var samples = 0
-      for _ in 0..<batches {
+      var lastProgress = start
+      for index in 0..<batches {
         guard try pipeline.next(into: batch) else { break }
         samples += batch.count
+        let now = DispatchTime.now().uptimeNanoseconds
+        if showProgress && (now - lastProgress > 2_000_000_000 || index == batches - 1) {
+          lastProgress = now
+          let s = pipeline.stats
+          let elapsed = Double(now - start) / 1e9
+          FileHandle.standardError.write(
+            Data(
+              (String(
+                format: "  batch %d/%d: %.1f samples/s, stall %.1f%%, ", index + 1, batches,
+                Double(samples) / max(elapsed, 1e-9),
+                100 * (s.consumerWaitSeconds - waitStart) / max(elapsed, 1e-9))
+                + s.inFlightSummary(threads: threads) + "\n").utf8))
+        }
         if digesting { batch.digest(into: &digest) }
         if stepMs > 0 { usleep(UInt32(stepMs * 1000)) }
       }
@@ -211,6 +243,9 @@ enum BenchPipelineCommand {
       "requests": result.requests, "failures": stats.failures,
       "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
       "peak_rss_mb": peakResidentMegabytes(), "range_cache_mb": rangeCacheMB,
+      "fetch_depth": stats.fetchDepth, "fetch_depth_auto": stats.fetchDepthIsAutomatic,
+      "recent_fetch_ms": (stats.recentFetchSeconds * 10_000).rounded() / 10,
+      "recent_decode_ms": (stats.recentDecodeSeconds * 10_000).rounded() / 10,
       "cpu_ms_per_sample": (result.cpuSeconds * 1e6 / Double(max(result.samples, 1))).rounded()
         / 1000,
       "tile_reads": result.tiles.reads, "tile_bytes": result.tiles.tileBytes,
