@@ -5,11 +5,13 @@
 /// being decoded. Bounded below by `minDepth` and above by `maxDepth` (the memory cap: every
 /// sample in flight holds its compressed bytes and a tensor slot).
 ///
-/// The latency it uses is a low quantile (the 20th percentile) of the last 32 fetch times, not
-/// their mean: when the machine, not the network, is the bottleneck, extra depth only makes
+/// The latency it uses is a low quantile (the 10th percentile) of the last 64 fetch times, not
+/// their mean or median: when the machine, not the network, is the bottleneck, extra depth makes
 /// fetches queue (behind the event-loop thread, the server, the CPU), which raises their mean
-/// and would ask for still more depth; the fast fetches keep showing the latency the network
-/// itself adds. The decode time is a moving average (it is service time, not waiting).
+/// and median and would ask for still more depth — measured here at load 8 on 2 cores, the
+/// median ran the depth to its cap and cost CPU per sample (hundreds of transfers in flight).
+/// The fast fetches keep showing what the network itself adds. The decode time is a moving
+/// average of CPU seconds per sample (service time, without the waits for a core).
 ///
 /// A pure value: the pipeline feeds it one observation per fetched-and-decoded sample; tests feed
 /// it made-up numbers (no clock involved).
@@ -18,7 +20,8 @@ public struct InFlightController: Sendable, Equatable {
   public let threads: Int
   public let minDepth: Int
   public let maxDepth: Int
-  /// Extra depth over the Little's-law figure, for latency jitter (1.5 = 50 % more).
+  /// Extra depth over the Little's-law figure, for fetches slower than the low quantile
+  /// (2 = twice).
   public let headroom: Double
   /// Observations between two depth changes.
   public let interval: Int
@@ -27,23 +30,23 @@ public struct InFlightController: Sendable, Equatable {
 
   /// Samples fetched at once now.
   public private(set) var depth: Int
-  /// A sample's fetch time (all its requests, in parallel) as the depth uses it: the 20th
+  /// A sample's fetch time (all its requests, in parallel) as the depth uses it: the 10th
   /// percentile of the recent ones, seconds.
   public private(set) var fetchSeconds: Double?
   /// The last fetch times (a ring of `window` entries).
   private var recent: [Double] = []
   private var next = 0
   /// Fetch times remembered for the quantile.
-  public static let window = 32
+  public static let window = 64
   /// Which quantile of the recent fetch times stands for the latency.
-  public static let quantile = 0.2
-  /// Moving average of a sample's decode time on one worker, seconds.
+  public static let quantile = 0.1
+  /// Moving average of a sample's decode time on one worker (CPU seconds), seconds.
   public private(set) var decodeSeconds: Double?
   private var sinceUpdate = 0
 
   public init(
     threads: Int, initialDepth: Int? = nil, minDepth: Int = 2, maxDepth: Int = 64,
-    headroom: Double = 1.5, interval: Int = 8, smoothing: Double = 0.1
+    headroom: Double = 2, interval: Int = 8, smoothing: Double = 0.1
   ) {
     precondition(threads >= 1 && minDepth >= 1 && maxDepth >= minDepth && headroom >= 1)
     self.threads = threads

@@ -27,8 +27,9 @@ public struct PipelineStats: Sendable, Codable, Equatable {
   public var fetchDepth = 0
   /// Whether `fetchDepth` is chosen automatically.
   public var fetchDepthIsAutomatic = false
-  /// Moving averages the depth is chosen from: a sample's fetch time and its decode time on one
-  /// worker, in seconds (0 before the first sample).
+  /// What the depth is chosen from: a sample's fetch time (10th percentile of the recent ones)
+  /// and its decode CPU time on one worker (moving average), in seconds (0 before the first
+  /// sample).
   public var recentFetchSeconds = 0.0
   public var recentDecodeSeconds = 0.0
 
@@ -48,7 +49,7 @@ public struct PipelineStats: Sendable, Codable, Equatable {
     let mode =
       fetchDepthIsAutomatic
       ? "auto: fetch \(Int((recentFetchSeconds * 1000).rounded())) ms, decode "
-        + "\((recentDecodeSeconds * 10_000).rounded() / 10) ms × \(threads)" : "fixed"
+        + "\((recentDecodeSeconds * 10_000).rounded() / 10) ms CPU × \(threads)" : "fixed"
     return "in flight \(fetchDepth) (\(mode))"
   }
 

@@ -60,11 +60,11 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
     var controller: InFlightController?
   }
 
-  /// A decode job's result and its time on the worker (a struct, not a tuple: see
+  /// A decode job's result and its CPU time on the worker (a struct, not a tuple: see
   /// `Scripts/lint-async-tuples`).
   private struct Decoded: Sendable {
     var verdict: SampleVerdict
-    var nanoseconds: UInt64
+    var cpuSeconds: Double
   }
 
   public let loader: Loader
@@ -103,7 +103,8 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
     let controller = InFlightController(
       threads: configuration.decodeThreads,
       initialDepth: configuration.fetchDepth.map { max(1, min($0, configuration.slots)) },
-      minDepth: min(2, maxDepth), maxDepth: max(maxDepth, configuration.fetchDepth ?? 0))
+      minDepth: min(2 * configuration.decodeThreads + 2, maxDepth),
+      maxDepth: max(maxDepth, configuration.fetchDepth ?? 0))
     counters.controller = controller
     let depth =
       configuration.fetchDepth.map { max(1, min($0, configuration.slots)) } ?? controller.depth
@@ -229,11 +230,15 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
         let decoded: Decoded
         do {
           decoded = try await pool.run { worker in
-            let start = monotonicNanoseconds()
+            // CPU time, not wall time: on a busy machine a worker's wall time per sample
+            // includes waiting for a core, which would make the controller plan for a decode
+            // rate below what the workers reach when fed.
+            let start = ThreadAccounting.threadCPUSeconds()
             let verdict = try storage.withParts(slot: slot) { parts in
               try loader.decode(fetched, sample: sample, worker: worker, into: parts)
             }
-            return Decoded(verdict: verdict, nanoseconds: monotonicNanoseconds() - start)
+            return Decoded(
+              verdict: verdict, cpuSeconds: ThreadAccounting.threadCPUSeconds() - start)
           }
         } catch {
           gate.leave()
@@ -248,7 +253,7 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
           c.stats.decodeSeconds += Double(t2 - t1) / 1e9
           guard var controller = c.controller else { return nil }
           let changed = controller.observe(
-            fetchSeconds: Double(t1 - t0) / 1e9, decodeSeconds: Double(decoded.nanoseconds) / 1e9)
+            fetchSeconds: Double(t1 - t0) / 1e9, decodeSeconds: decoded.cpuSeconds)
           c.controller = controller
           c.stats.recentFetchSeconds = controller.fetchSeconds ?? 0
           c.stats.recentDecodeSeconds = controller.decodeSeconds ?? 0

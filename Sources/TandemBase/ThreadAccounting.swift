@@ -21,6 +21,13 @@ public enum ThreadAccounting {
     #endif
   }
 
+  /// CPU seconds used by the calling thread so far.
+  public static func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return 0 }
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
   /// CPU seconds (user + system) used by this process so far.
   public static func processCPUSeconds() -> Double {
     var usage = rusage()

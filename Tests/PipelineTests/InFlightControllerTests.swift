@@ -8,18 +8,18 @@ import Testing
 /// pipeline honouring a fixed depth.
 @Suite(.timeLimit(.minutes(1))) struct InFlightControllerTests {
   /// Little's law: 2 workers at 5 ms a sample decode 400 samples/s; with 50 ms fetches,
-  /// 20 samples are in flight, ×1.5 headroom = 30, + 2 being decoded = 32.
+  /// 20 samples are in flight, ×2 headroom = 40, + 2 being decoded = 42.
   @Test func depthFollowsLatencyTimesDecodeRate() {
     var c = InFlightController(threads: 2, minDepth: 2, maxDepth: 64, interval: 4)
     #expect(c.depth == 6)  // 2 × threads + 2 before any measurement
-    for _ in 0..<32 { c.observe(fetchSeconds: 0.050, decodeSeconds: 0.005) }
-    #expect(c.depth == 32)
-    #expect(c.target(fetchSeconds: 0.050, decodeSeconds: 0.005) == 32)
+    for _ in 0..<64 { c.observe(fetchSeconds: 0.050, decodeSeconds: 0.005) }
+    #expect(c.depth == 42)
+    #expect(c.target(fetchSeconds: 0.050, decodeSeconds: 0.005) == 42)
     // Loopback: 2 ms fetches need only a few samples in flight.
     for _ in 0..<64 { c.observe(fetchSeconds: 0.002, decodeSeconds: 0.005) }
-    #expect(c.depth == 4)  // ceil(400 × 0.002 × 1.5) = 2, + 2
-    // Slower decode (a busier machine) needs fewer samples for the same latency.
-    #expect(c.target(fetchSeconds: 0.050, decodeSeconds: 0.020) == 10)
+    #expect(c.depth == 4)  // ceil(400 × 0.002 × 2) = 2, + 2
+    // Slower decode needs fewer samples for the same latency.
+    #expect(c.target(fetchSeconds: 0.050, decodeSeconds: 0.020) == 12)
   }
 
   @Test func depthStaysWithinItsBounds() {
@@ -35,15 +35,15 @@ import Testing
     #expect(c.depth == 3)
   }
 
-  /// Queueing (a few slow fetches among fast ones) does not drive the depth up: the latency is
-  /// the 20th percentile of the recent fetches.
+  /// Queueing (many slow fetches among fast ones) does not drive the depth up: the latency is
+  /// the 10th percentile of the recent fetches.
   @Test func slowOutliersDoNotInflateTheDepth() {
     var c = InFlightController(threads: 2, maxDepth: 64, interval: 8)
-    for i in 0..<64 {
-      c.observe(fetchSeconds: i % 4 == 0 ? 0.400 : 0.050, decodeSeconds: 0.005)
+    for i in 0..<128 {
+      c.observe(fetchSeconds: i % 4 == 0 ? 0.050 : 0.400 + Double(i) * 0.001, decodeSeconds: 0.005)
     }
     #expect(c.fetchSeconds == 0.050)
-    #expect(c.depth == 32)
+    #expect(c.depth == 42)
   }
 
   @Test func changesAreReportedOnlyEveryInterval() {
@@ -55,7 +55,7 @@ import Testing
     #expect(changes == 0 && c.depth == 6)
     let changed = c.observe(fetchSeconds: 0.1, decodeSeconds: 0.01)
     #expect(changed)
-    #expect(c.depth == 32)  // ceil(200 × 0.1 × 1.5) + 2
+    #expect(c.depth == 42)  // ceil(200 × 0.1 × 2) + 2
   }
 
   @Test func gateAdmitsUpToItsLimitInOrderAndFollowsLimitChanges() async {
