@@ -240,7 +240,8 @@ public final class COGDataset: Sendable {
   /// `body` with its row stride in bytes (rows of `blockWidth × samples-in-block` samples, as
   /// libtiff lays them out); sparse blocks are skipped. For callers that convert pixels straight
   /// into their own buffers, without the intermediate ``Raster`` of
-  /// ``decode(_:_:using:)``. Synchronous; the buffer is valid only during `body`.
+  /// ``decode(_:_:using:)``. Only the block's rows the plan copies (`sourceY ..< sourceY +
+  /// copyHeight`) are valid. Synchronous; the buffer is valid only during `body`.
   public func forEachDecodedBlock(
     _ plan: WindowPlan, _ fetched: FetchedBlocks, using decoder: TileDecoder,
     _ body: (WindowPlan.Block, UnsafeRawBufferPointer, _ rowBytes: Int) throws -> Void
@@ -255,7 +256,8 @@ public final class COGDataset: Sendable {
       let output = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<decodedBytes])
       try decoder.decode(
         dataset: self, image: image, strile: block.strile, range: block.range,
-        bytes: fetched.data[k], rows: block.rows, output: output)
+        bytes: fetched.data[k], rows: block.rows,
+        needed: block.sourceY..<(block.sourceY + block.copyHeight), output: output)
       try body(block, UnsafeRawBufferPointer(output), rowBytes)
     }
   }

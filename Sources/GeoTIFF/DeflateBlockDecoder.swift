@@ -52,11 +52,13 @@ final class DeflateBlockDecoder {
   }
 
   /// Inflates `input` into `output` (exactly `output.count` bytes: `rows` rows of `rowBytes`)
-  /// and undoes the predictor. Returns `false`, with `output` unspecified, when the stream does
-  /// not inflate to exactly that size; the caller then decodes with libtiff.
+  /// and undoes the predictor — on the rows in `needed` only, when given (both predictors work
+  /// row by row, so a caller that reads a few rows of the block skips the rest; the other rows
+  /// are left unspecified). Returns `false`, with `output` unspecified, when the stream does not
+  /// inflate to exactly that size; the caller then decodes with libtiff.
   func decode(
     _ input: UnsafeRawBufferPointer, image: TIFFImage, rowBytes: Int, rows: Int,
-    into output: UnsafeMutableRawBufferPointer
+    needed: Range<Int>? = nil, into output: UnsafeMutableRawBufferPointer
   ) -> Bool {
     guard rowBytes > 0, rows > 0, output.count == rowBytes * rows, let out = output.baseAddress
     else { return false }
@@ -65,9 +67,10 @@ final class DeflateBlockDecoder {
     guard result == LIBDEFLATE_SUCCESS else { return false }
     let stride = image.interleave == .pixel ? image.samplesPerPixel : 1
     let bytes = image.bitsPerSample / 8
+    let predicted = needed.map { $0.clamped(to: 0..<rows) } ?? 0..<rows
     switch image.predictor {
     case 2:
-      for r in 0..<rows {
+      for r in predicted {
         let p = out + r * rowBytes
         switch bytes {
         case 1: Self.horizontal(p.assumingMemoryBound(to: UInt8.self), rowBytes, stride)
@@ -82,7 +85,7 @@ final class DeflateBlockDecoder {
         row = .allocate(byteCount: rowBytes, alignment: 64)
       }
       guard let tmp = row.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
-      for r in 0..<rows {
+      for r in predicted {
         let p = (out + r * rowBytes).assumingMemoryBound(to: UInt8.self)
         Self.floatingPoint(p, tmp, rowBytes: rowBytes, bytes: bytes, stride: stride)
       }

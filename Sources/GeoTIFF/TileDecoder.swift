@@ -173,17 +173,19 @@ public final class TileDecoder: @unchecked Sendable {
   }
 
   /// Decodes one block's compressed bytes into `output` (`rows` rows of the block, packed as
-  /// libtiff lays them out: pixel-interleaved samples, rows padded to whole bytes).
+  /// libtiff lays them out: pixel-interleaved samples, rows padded to whole bytes). With
+  /// `needed`, only those rows are guaranteed (the fast path skips the predictor elsewhere).
   func decode(
     dataset: COGDataset, image: TIFFImage, strile: Int, range: ByteRange?, bytes: [UInt8],
-    rows: Int, output: UnsafeMutableRawBufferPointer
+    rows: Int, needed: Range<Int>? = nil, output: UnsafeMutableRawBufferPointer
   ) throws(GeoTIFFError) {
     if let deflate, rows > 0,
       DeflateBlockDecoder.handles(image, littleEndian: dataset.isLittleEndian)
     {
       let decoded = bytes.withUnsafeBytes { input in
         deflate.decode(
-          input, image: image, rowBytes: output.count / rows, rows: rows, into: output)
+          input, image: image, rowBytes: output.count / rows, rows: rows, needed: needed,
+          into: output)
       }
       if decoded {
         fastDecodes += 1

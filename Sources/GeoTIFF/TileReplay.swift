@@ -7,11 +7,12 @@ import RangeIO
   import Glibc
 #endif
 
-/// Decodes a given list of tiles of local files twice — with libtiff alone (the reference a
-/// streaming reader is held to: `TIFFReadFromUserBuffer` on bytes already in memory, the least
-/// CPU libtiff needs for them) and with Tandem's ``TileDecoder`` — and reports the CPU seconds
-/// each took. Used by `tandem bench decode` to measure the "libtiff decode limit" of exactly the
-/// tiles a pipeline run fetched.
+/// Decodes a given list of tiles of local files three ways and reports the CPU seconds of each:
+/// libtiff reading and decoding them from the file (`TIFFReadEncodedTile`: what a local libtiff
+/// reader spends, including the copy out of the page cache); libtiff decoding bytes already in
+/// memory (`TIFFReadFromUserBuffer`: the least CPU libtiff needs for them — the "libtiff decode
+/// limit"); and Tandem's ``TileDecoder`` on the same bytes. Used by `tandem bench decode` on
+/// exactly the tiles a pipeline run fetched.
 public enum TileReplay {
   /// One tile to decode: the image's IFD offset and the tile (strile) index.
   public struct Tile: Sendable, Hashable {
@@ -24,12 +25,16 @@ public enum TileReplay {
     }
   }
 
-  /// CPU seconds of the decode loops only (reading the compressed bytes is not counted).
+  /// CPU seconds of the timed loops (opening files and preloading bytes are not counted).
   public struct Measurement: Sendable {
     public var tiles = 0
     public var compressedBytes = 0
     public var decodedBytes = 0
+    /// libtiff decoding bytes in memory.
     public var libtiffSeconds = 0.0
+    /// libtiff reading each tile from the file and decoding it.
+    public var libtiffReadSeconds = 0.0
+    /// Tandem's decoder on bytes in memory.
     public var tandemSeconds = 0.0
 
     public init() {}
@@ -68,6 +73,27 @@ public enum TileReplay {
       }
       let samples = image.interleave == .pixel ? image.samplesPerPixel : 1
       let rowBytes = (image.blockWidth * samples * image.bitsPerSample + 7) / 8
+      let capacity = rowBytes * image.blockHeight
+      let output = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: max(capacity, 1), alignment: 64)
+      defer { output.deallocate() }
+      // libtiff reading from the file (first, before anything else touched these bytes here).
+      for _ in 0..<max(1, passes) {
+        let t0 = threadCPUSeconds()
+        for tile in group {
+          let got =
+            image.isTiled
+            ? TIFFReadEncodedTile(tif, UInt32(tile.strile), output.baseAddress, tmsize_t(capacity))
+            : TIFFReadEncodedStrip(
+              tif, UInt32(tile.strile), output.baseAddress, tmsize_t(capacity))
+          guard got > 0 else {
+            throw GeoTIFFError(
+              .decodeFailed, location: path, ifd: image.index, strile: tile.strile,
+              message: "libtiff could not read and decode the block")
+          }
+        }
+        m.libtiffReadSeconds += threadCPUSeconds() - t0
+      }
       // Compressed bytes, read up front with libtiff (outside the timed loops).
       var raw: [(strile: Int, bytes: [UInt8], rows: Int)] = []
       for tile in group {
@@ -90,10 +116,6 @@ public enum TileReplay {
           ? image.blockHeight : min(image.blockHeight, image.height - row * image.blockHeight)
         raw.append((tile.strile, bytes, rows))
       }
-      let capacity = rowBytes * image.blockHeight
-      let output = UnsafeMutableRawBufferPointer.allocate(
-        byteCount: max(capacity, 1), alignment: 64)
-      defer { output.deallocate() }
       for _ in 0..<max(1, passes) {
         // libtiff alone.
         let t0 = threadCPUSeconds()
