@@ -13,6 +13,12 @@
 /// The fast fetches keep showing what the network itself adds. The decode time is a moving
 /// average of CPU seconds per sample (service time, without the waits for a core).
 ///
+/// More depth only helps when the decode workers wait for data. So the depth is not raised while
+/// fetched samples wait for a worker longer, on average, than a decode takes (a backlog in front
+/// of busy workers: decode, not fetch, is the bottleneck — typical of a loaded machine, where
+/// fetches also slow down and Little's law alone would ask for ever more depth). It may still be
+/// lowered.
+///
 /// A pure value: the pipeline feeds it one observation per fetched-and-decoded sample; tests feed
 /// it made-up numbers (no clock involved).
 public struct InFlightController: Sendable, Equatable {
@@ -42,6 +48,8 @@ public struct InFlightController: Sendable, Equatable {
   public static let quantile = 0.1
   /// Moving average of a sample's decode time on one worker (CPU seconds), seconds.
   public private(set) var decodeSeconds: Double?
+  /// Moving average of the time a fetched sample waited for a decode worker, seconds.
+  public private(set) var queueSeconds: Double?
   private var sinceUpdate = 0
 
   public init(
@@ -66,10 +74,23 @@ public struct InFlightController: Sendable, Equatable {
     return Int(min(max(needed, Double(minDepth)), Double(maxDepth)))
   }
 
-  /// Records one sample's fetch and decode times; returns whether the depth changed.
+  /// Whether fetched samples queue for the decode workers (longer than a decode, on average).
+  public var decodeIsBacklogged: Bool {
+    guard let q = queueSeconds, let d = decodeSeconds else { return false }
+    return q > d
+  }
+
+  /// Records one sample's fetch time, decode CPU time and the time it waited for a decode worker;
+  /// returns whether the depth changed.
   @discardableResult
-  public mutating func observe(fetchSeconds fetch: Double, decodeSeconds decode: Double) -> Bool {
-    guard fetch.isFinite, decode.isFinite, fetch >= 0, decode >= 0 else { return false }
+  public mutating func observe(
+    fetchSeconds fetch: Double, decodeSeconds decode: Double, queueSeconds queue: Double = 0
+  ) -> Bool {
+    guard fetch.isFinite, decode.isFinite, queue.isFinite, fetch >= 0, decode >= 0 else {
+      return false
+    }
+    let waited = max(queue, 0)
+    queueSeconds = queueSeconds.map { $0 + smoothing * (waited - $0) } ?? waited
     if recent.count < Self.window {
       recent.append(fetch)
     } else {
@@ -84,7 +105,8 @@ public struct InFlightController: Sendable, Equatable {
       return false
     }
     sinceUpdate = 0
-    let next = target(fetchSeconds: f, decodeSeconds: d)
+    var next = target(fetchSeconds: f, decodeSeconds: d)
+    if next > depth && decodeIsBacklogged { next = depth }
     guard next != depth else { return false }
     depth = next
     return true

@@ -65,6 +65,8 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
   private struct Decoded: Sendable {
     var verdict: SampleVerdict
     var cpuSeconds: Double
+    /// From the end of the fetch to the start of the decode (waiting for a worker).
+    var queueNanoseconds: UInt64
   }
 
   public let loader: Loader
@@ -233,12 +235,14 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
             // CPU time, not wall time: on a busy machine a worker's wall time per sample
             // includes waiting for a core, which would make the controller plan for a decode
             // rate below what the workers reach when fed.
+            let started = monotonicNanoseconds()
             let start = ThreadAccounting.threadCPUSeconds()
             let verdict = try storage.withParts(slot: slot) { parts in
               try loader.decode(fetched, sample: sample, worker: worker, into: parts)
             }
             return Decoded(
-              verdict: verdict, cpuSeconds: ThreadAccounting.threadCPUSeconds() - start)
+              verdict: verdict, cpuSeconds: ThreadAccounting.threadCPUSeconds() - start,
+              queueNanoseconds: started > t1 ? started - t1 : 0)
           }
         } catch {
           gate.leave()
@@ -253,7 +257,8 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
           c.stats.decodeSeconds += Double(t2 - t1) / 1e9
           guard var controller = c.controller else { return nil }
           let changed = controller.observe(
-            fetchSeconds: Double(t1 - t0) / 1e9, decodeSeconds: decoded.cpuSeconds)
+            fetchSeconds: Double(t1 - t0) / 1e9, decodeSeconds: decoded.cpuSeconds,
+            queueSeconds: Double(decoded.queueNanoseconds) / 1e9)
           c.controller = controller
           c.stats.recentFetchSeconds = controller.fetchSeconds ?? 0
           c.stats.recentDecodeSeconds = controller.decodeSeconds ?? 0

@@ -22,6 +22,24 @@ import Testing
     #expect(c.target(fetchSeconds: 0.050, decodeSeconds: 0.020) == 12)
   }
 
+  /// Samples queueing for busy decode workers: more depth would not help (decode is the
+  /// bottleneck), so slow fetches do not raise it; the depth may still go down.
+  @Test func aDecodeBacklogHoldsTheDepth() {
+    var c = InFlightController(threads: 2, maxDepth: 64, interval: 8)
+    for _ in 0..<64 {
+      c.observe(fetchSeconds: 0.200, decodeSeconds: 0.005, queueSeconds: 0.050)
+    }
+    #expect(c.decodeIsBacklogged)
+    #expect(c.depth == 6)
+    // The backlog drains (samples find an idle worker): the depth follows Little's law again.
+    for _ in 0..<64 { c.observe(fetchSeconds: 0.050, decodeSeconds: 0.005, queueSeconds: 0) }
+    #expect(!c.decodeIsBacklogged)
+    #expect(c.depth == 42)
+    // A backlog does not stop the depth from going down.
+    for _ in 0..<64 { c.observe(fetchSeconds: 0.002, decodeSeconds: 0.005, queueSeconds: 0.050) }
+    #expect(c.depth == 4)
+  }
+
   @Test func depthStaysWithinItsBounds() {
     var c = InFlightController(threads: 1, minDepth: 3, maxDepth: 16, interval: 1)
     for _ in 0..<40 { c.observe(fetchSeconds: 2.0, decodeSeconds: 0.001) }
