@@ -16,6 +16,9 @@ let package = Package(
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+    // libdeflate (libtiff's own inflate backend): the fast path for deflate tiles.
+    .systemLibrary(
+      name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(
       name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
@@ -29,7 +32,8 @@ let package = Package(
     .target(name: "CommandLineKit"),
     .target(name: "RangeIO", dependencies: ["TandemBase", "CTandemShims", "CCurl"]),
     .target(name: "TileCache", dependencies: ["RangeIO", "TandemBase"]),
-    .target(name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF"]),
+    .target(
+      name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF", "CDeflate"]),
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
     .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
@@ -69,7 +73,9 @@ let package = Package(
       dependencies: ["TileCache", "RangeIO", "TandemBase", "TandemTestSupport"]),
     .testTarget(
       name: "GeoTIFFTests",
-      dependencies: ["GeoTIFF", "RangeIO", "TandemBase", "TandemTestSupport"],
+      dependencies: [
+        "GeoTIFF", "RangeIO", "TandemBase", "TandemTestSupport", "CTIFF", "CTandemShims",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "STACTests", dependencies: ["STAC", "RangeIO", "TandemBase", "TandemTestSupport"],

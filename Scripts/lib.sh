@@ -8,19 +8,34 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_nginx ROOT_DIR -> sets NGINX_PORT, NGINX_DIR (access log: $NGINX_DIR/access.log).
-# Loopback only; stopped by stop_nginx (registered on EXIT by the caller).
+# start_nginx ROOT_DIR [DELAY_MS] -> sets NGINX_PORT, NGINX_DIR (access log:
+# $NGINX_DIR/access.log). With DELAY_MS > 0, every response waits that long before its first
+# byte (a cloud object store's time to first byte), without blocking nginx: the echo module's
+# non-blocking echo_sleep, then an internal redirect to the static files (ranges served as
+# usual). Loopback only; stopped by stop_nginx (registered on EXIT by the caller).
+ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so
 start_nginx() {
-  local docroot=$1
+  local docroot=$1 delay_ms=${2:-0}
   NGINX_DIR=$(mktemp -d /tmp/tandem-nginx.XXXXXX)
   NGINX_PORT=$(free_port)
   mkdir -p "$NGINX_DIR/tmp"
+  local load_echo="" files_location="location / { }"
+  if [[ "$delay_ms" != 0 ]]; then
+    if [[ ! -f $ECHO_MODULE ]]; then
+      echo "start_nginx: a delay needs nginx's echo module ($ECHO_MODULE, Debian libnginx-mod-http-echo)" >&2
+      return 1
+    fi
+    load_echo="load_module $ECHO_MODULE;"
+    files_location="location / { echo_sleep $(awk "BEGIN { printf \"%.3f\", $delay_ms / 1000 }"); echo_exec @files; }
+    location @files { }"
+  fi
   cat >"$NGINX_DIR/nginx.conf" <<CONF
+$load_echo
 worker_processes 1;
 daemon on;
 pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log warn;
-events { worker_connections 256; }
+events { worker_connections 1024; }
 http {
   access_log $NGINX_DIR/access.log combined;
   log_format ranges '\$request_method \$uri \$status \$bytes_sent "\$http_range" \$body_bytes_sent';
@@ -37,7 +52,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $docroot;
-    location / { }
+    $files_location
   }
 }
 CONF

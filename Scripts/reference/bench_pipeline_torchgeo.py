@@ -9,13 +9,20 @@ date from its file name; these files are named vv.tif / B02.tif inside a per-sce
 so the small subclasses below give every file the item's datetime (S1 widened by ±max-days so
 the intersection pairs S1 with the S2 scene Tandem pairs it with).
 
+With --no-cache, RasterDataset(cache=False): every sample opens its files again (TorchGeo's
+default, cache=True, keeps the last 128 opened files). The JSON line also gives the CPU seconds
+of the process and its DataLoader workers from the first batch requested to the last received
+(warm-up included, so a slight overestimate per sample), for a comparison that holds on a
+loaded machine.
+
 Usage: bench_pipeline_torchgeo.py --pairs PAIRS.jsonl [--workers N] [--batches N]
-           [--warmup N] [--batch B] [--size PX] [--seed S] [--max-days D]
+           [--warmup N] [--batch B] [--size PX] [--seed S] [--max-days D] [--no-cache]
 """
 
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -81,6 +88,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-days", type=float, default=3)
     ap.add_argument("--timeout", type=float, default=60, help="DataLoader worker timeout (s)")
+    ap.add_argument("--no-cache", action="store_true", help="RasterDataset(cache=False)")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(1)
@@ -98,8 +106,9 @@ def main():
     S1.spans, S2.spans = s1_spans, s2_spans
 
     t0 = time.perf_counter()
-    s1 = S1(paths=sorted(s1_spans), res=10)
-    s2 = S2(paths=sorted(s2_spans), res=10)
+    cache = not a.no_cache
+    s1 = S1(paths=sorted(s1_spans), res=10, cache=cache)
+    s2 = S2(paths=sorted(s2_spans), res=10, cache=cache)
     pairs = s1 & s2
     sampler = RandomGeoSampler(pairs, size=a.size, length=a.batch * (a.warmup + a.batches))
     loader = DataLoader(
@@ -120,13 +129,24 @@ def main():
     samples = 0
     shape = None
     start = None
+
+    def cpu_seconds():
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpu0 = cpu_seconds()
+    total = 0
     for i, batch in enumerate(loader):
+        total += batch["image"].shape[0]
         if i == a.warmup:
             start = time.perf_counter()
         if i >= a.warmup:
             samples += batch["image"].shape[0]
         shape = tuple(batch["image"].shape)
     seconds = time.perf_counter() - start
+    del loader  # ends the workers, so their CPU time is counted
+    cpu = cpu_seconds() - cpu0
     print(f"torchgeo: batch image {shape}", file=sys.stderr)
     print(
         json.dumps(
@@ -136,6 +156,9 @@ def main():
                 "samples": samples,
                 "seconds": round(seconds, 3),
                 "image_shape": list(shape),
+                "cache": cache,
+                "cpu_s": round(cpu, 3),
+                "cpu_ms_per_sample": round(1000 * cpu / max(total, 1), 3),
             }
         )
     )

@@ -65,6 +65,38 @@ public enum COGWriter {
     return try assemble(levels: levels, tiles: tiles, name: name)
   }
 
+  /// Encodes `image` as COG bytes, with overview levels or without (a full-resolution-only COG),
+  /// and returns the header size too: the bytes before the first tile (header, GDAL ghost
+  /// area, every IFD with its arrays), as STAC `file:header_size` records it.
+  public static func encode(
+    _ image: RasterImage, name: String = "raster", overviews: Bool
+  ) throws(FixturesError) -> (bytes: [UInt8], headerSize: Int) {
+    var levels = [image]
+    if overviews {
+      for _ in overviewFactors(width: image.width, height: image.height) {
+        levels.append(levels[levels.count - 1].halved())
+      }
+    }
+    let tiles = try compressTiles(levels, name: name)
+    return (try assemble(levels: levels, tiles: tiles, name: name), headerSize(levels: levels))
+  }
+
+  /// Bytes before the first tile leader of a COG of `levels` (IFD sizes do not depend on the
+  /// tile offsets, which are all LONG).
+  static func headerSize(levels: [RasterImage]) -> Int {
+    var cursor = 8 + ghostArea.count
+    cursor += cursor & 1
+    for (i, image) in levels.enumerated() {
+      let count =
+        ((image.width + tileSize - 1) / tileSize) * ((image.height + tileSize - 1) / tileSize)
+      cursor += ifdSize(
+        entries(
+          for: image, isOverview: i > 0, offsets: Array(repeating: 0, count: count),
+          counts: Array(repeating: 0, count: count)))
+    }
+    return cursor
+  }
+
   /// Encodes `image` and writes it atomically to `path`.
   public static func write(_ image: RasterImage, to path: String) throws(FixturesError) {
     let bytes = try encode(image, name: path)

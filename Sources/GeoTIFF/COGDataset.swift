@@ -236,6 +236,32 @@ public final class COGDataset: Sendable {
     return FetchedBlocks(data: out)
   }
 
+  /// Decodes each fetched block of `plan` into the decoder's reusable buffer and hands it to
+  /// `body` with its row stride in bytes (rows of `blockWidth × samples-in-block` samples, as
+  /// libtiff lays them out); sparse blocks are skipped. For callers that convert pixels straight
+  /// into their own buffers, without the intermediate ``Raster`` of
+  /// ``decode(_:_:using:)``. Only the block's rows the plan copies (`sourceY ..< sourceY +
+  /// copyHeight`) are valid. Synchronous; the buffer is valid only during `body`.
+  public func forEachDecodedBlock(
+    _ plan: WindowPlan, _ fetched: FetchedBlocks, using decoder: TileDecoder,
+    _ body: (WindowPlan.Block, UnsafeRawBufferPointer, _ rowBytes: Int) throws -> Void
+  ) throws {
+    let image = plan.image
+    let samplesInBlock = image.interleave == .pixel ? image.samplesPerPixel : 1
+    let rowBytes = (image.blockWidth * samplesInBlock * image.bitsPerSample + 7) / 8
+    let scratch = decoder.scratchBuffer(max(rowBytes * image.blockHeight, 1))
+    for (k, block) in plan.blocks.enumerated() {
+      guard block.range != nil else { continue }
+      let decodedBytes = rowBytes * block.rows
+      let output = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<decodedBytes])
+      try decoder.decode(
+        dataset: self, image: image, strile: block.strile, range: block.range,
+        bytes: fetched.data[k], rows: block.rows,
+        needed: block.sourceY..<(block.sourceY + block.copyHeight), output: output)
+      try body(block, UnsafeRawBufferPointer(output), rowBytes)
+    }
+  }
+
   /// Decodes fetched blocks into a raster (synchronous; run it on a worker thread).
   public func decode(
     _ plan: WindowPlan, _ fetched: FetchedBlocks, using decoder: TileDecoder

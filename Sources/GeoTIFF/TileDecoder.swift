@@ -81,6 +81,11 @@ public final class TileDecoder: @unchecked Sendable {
   }
 
   private var handles: [Key: Handle] = [:]
+  /// libdeflate + Swift predictors for deflate blocks (nil when `TANDEM_DECODER=libtiff` or
+  /// when made with `fastPath: false`).
+  private let deflate: DeflateBlockDecoder?
+  /// Blocks decoded by the fast path (for tests).
+  private(set) var fastDecodes = 0
   /// Decoded-block buffer reused across calls (avoids a fresh allocation and page faults per
   /// window); grows to the largest block seen.
   private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
@@ -102,6 +107,14 @@ public final class TileDecoder: @unchecked Sendable {
   /// A decoder keeping at most `maxHandles` libtiff handles open.
   public init(maxHandles: Int = 64) {
     self.maxHandles = max(1, maxHandles)
+    deflate = DeflateBlockDecoder()
+  }
+
+  /// A decoder that decodes every block with libtiff when `fastPath` is false (tests compare
+  /// the two paths).
+  init(maxHandles: Int = 64, fastPath: Bool) {
+    self.maxHandles = max(1, maxHandles)
+    deflate = fastPath ? DeflateBlockDecoder() : nil
   }
 
   /// Number of libtiff handles currently open.
@@ -160,11 +173,26 @@ public final class TileDecoder: @unchecked Sendable {
   }
 
   /// Decodes one block's compressed bytes into `output` (`rows` rows of the block, packed as
-  /// libtiff lays them out: pixel-interleaved samples, rows padded to whole bytes).
+  /// libtiff lays them out: pixel-interleaved samples, rows padded to whole bytes). With
+  /// `needed`, only those rows are guaranteed (the fast path skips the predictor elsewhere).
   func decode(
     dataset: COGDataset, image: TIFFImage, strile: Int, range: ByteRange?, bytes: [UInt8],
-    rows: Int, output: UnsafeMutableRawBufferPointer
+    rows: Int, needed: Range<Int>? = nil, output: UnsafeMutableRawBufferPointer
   ) throws(GeoTIFFError) {
+    if let deflate, rows > 0,
+      DeflateBlockDecoder.handles(image, littleEndian: dataset.isLittleEndian)
+    {
+      let decoded = bytes.withUnsafeBytes { input in
+        deflate.decode(
+          input, image: image, rowBytes: output.count / rows, rows: rows, needed: needed,
+          into: output)
+      }
+      if decoded {
+        fastDecodes += 1
+        return
+      }
+      // Not exactly a block's worth of data: libtiff decides (and reports) what it is.
+    }
     let h = try handle(for: dataset, image: image)
     h.diagnostics.pointee.error_count = 0
     h.diagnostics.pointee.first_error.0 = 0

@@ -1,4 +1,5 @@
 import Foundation
+import TandemBase
 
 /// A small pool of dedicated threads for CPU-bound decode and assembly work.
 ///
@@ -19,6 +20,7 @@ public final class DecodePool: Sendable {
     for index in 0..<threads {
       let queue = jobs
       let thread = Thread {
+        ThreadAccounting.nameCurrentThread("\(name)-\(index)")
         while let job = queue.take() { job(index) }
       }
       thread.name = "\(name)-\(index)"

@@ -109,6 +109,8 @@ public final class PairLoader: SampleLoader, Sendable {
   /// Recently decoded tiles as Float32 (nodata as NaN): a window is assembled from them, so a
   /// tile is decoded once however many windows touch it while it stays in the cache.
   public let tileCache: LRUCache<TileKey, [Float]>
+  /// Counts (and optionally lists) the compressed tiles fetched for decoding.
+  public let readLog: TileReadLog?
 
   /// One fetched asset, ready to decode: decoded tiles already cached, plus the compressed
   /// bytes of the missing tiles (one plan over their tile-aligned bounding box).
@@ -126,6 +128,9 @@ public final class PairLoader: SampleLoader, Sendable {
     let hits: [TileKey: [Float]]
     let missingPlan: WindowPlan?
     let missingBlocks: FetchedBlocks?
+    /// No decoded-tile cache: `missingPlan` covers exactly the asset window, and its blocks are
+    /// converted straight into the output (no per-tile arrays, no intermediate raster).
+    var direct = false
   }
 
   /// A decoded tile: object, tile column and row (full-resolution image, first band).
@@ -148,8 +153,10 @@ public final class PairLoader: SampleLoader, Sendable {
     dataset: PairDataset, windowSize: Int, normalization: Normalization,
     filter: WindowFilter = WindowFilter(), sourceOptions: SourceOptions, workers: Int,
     maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 256 << 20,
-    decodedCacheBytes: Int = 1 << 30, keepsInvalidAsNaN: Bool = false
+    decodedCacheBytes: Int = 1 << 30, keepsInvalidAsNaN: Bool = false,
+    readLog: TileReadLog? = nil
   ) {
+    self.readLog = readLog
     self.keepsInvalidAsNaN = keepsInvalidAsNaN
     self.dataset = dataset
     self.layout = SampleLayout(
@@ -227,6 +234,23 @@ public final class PairLoader: SampleLoader, Sendable {
     let r1 = min(image.blocksDown - 1, floorDiv(v0 + height - 1, th))
     var hits: [TileKey: [Float]] = [:]
     var missing: (c0: Int, c1: Int, r0: Int, r1: Int)?
+    if tileCache.capacity == 0 && image.bitsPerSample % 8 == 0 {
+      // Nothing is cached: plan the asset window itself (blocks map straight into it).
+      var plan: WindowPlan?
+      var blocks: FetchedBlocks?
+      if c0 <= c1 && r0 <= r1 {
+        let p = try await dataset.plan(
+          window: PixelWindow(x: u0, y: v0, width: width, height: height), bands: [0])
+        blocks = try await dataset.fetch(p)
+        plan = p
+        recordReads(p, href: reader.href, image: image)
+      }
+      var asset = FetchedAsset(
+        dataset: dataset, reader: reader, u0: u0, v0: v0, width: width, height: height,
+        tileWidth: tw, tileHeight: th, hits: [:], missingPlan: plan, missingBlocks: blocks)
+      asset.direct = true
+      return asset
+    }
     if c0 <= c1 && r0 <= r1 {
       for r in r0...r1 {
         for c in c0...c1 {
@@ -252,13 +276,24 @@ public final class PairLoader: SampleLoader, Sendable {
       let p = try await dataset.plan(window: window, bands: [0])
       plan = p
       blocks = try await dataset.fetch(p)
+      recordReads(p, href: reader.href, image: image)
     }
     return FetchedAsset(
       dataset: dataset, reader: reader, u0: u0, v0: v0, width: width, height: height,
       tileWidth: tw, tileHeight: th, hits: hits, missingPlan: plan, missingBlocks: blocks)
   }
 
+  private func recordReads(_ plan: WindowPlan, href: String, image: TIFFImage) {
+    guard let readLog else { return }
+    for block in plan.blocks {
+      guard let range = block.range else { continue }
+      readLog.record(
+        href: href, ifdOffset: image.offset, strile: block.strile, length: range.length)
+    }
+  }
+
   public func fetch(_ sample: WindowSample) async throws -> Fetched {
+    readLog?.recordSample()
     let region = dataset.regions[sample.region]
     let readers = region.s1 + region.s2 + (region.cloudMask.map { [$0] } ?? [])
     let fetched = try await withThrowingTaskGroup(of: (Int, FetchedAsset).self) { group in
@@ -285,6 +320,16 @@ public final class PairLoader: SampleLoader, Sendable {
     let s1 = Array(fetched[0..<region.s1.count])
     let s2 = Array(fetched[region.s1.count..<(region.s1.count + region.s2.count)])
     return Fetched(s1: s1, s2: s2, cloudMask: region.cloudMask == nil ? nil : fetched.last)
+  }
+
+  /// Lets enough HTTP transfers run for `depth` samples in flight: each asset of a sample needs
+  /// up to two requests (a window crosses at most two tile rows).
+  public func fetchDepthDidChange(_ depth: Int) {
+    guard let region = dataset.regions.first,
+      dataset.regions.contains(where: { $0.s1.contains { $0.href.hasPrefix("http") } })
+    else { return }
+    let assets = region.s1.count + region.s2.count + (region.cloudMask == nil ? 0 : 1)
+    HTTPConcurrency.setAutomaticLimit(depth * assets * 2)
   }
 
   public func decode(
@@ -402,16 +447,68 @@ public final class PairLoader: SampleLoader, Sendable {
     return out
   }
 
+  /// Writes the asset window's values (row-major `width × height`, NaN for nodata and outside
+  /// the image) into `out`, converting each decoded block's overlap straight from its sample
+  /// type (the path without a decoded-tile cache).
+  func windowValuesDirect(
+    _ asset: FetchedAsset, decoder: TileDecoder, into out: UnsafeMutableBufferPointer<Float>
+  ) throws {
+    precondition(out.count == asset.width * asset.height)
+    out.update(repeating: .nan)
+    guard let plan = asset.missingPlan, let blocks = asset.missingBlocks,
+      let base = out.baseAddress
+    else { return }
+    let image = plan.image
+    let nodata = asset.dataset.nodata
+    let samples = image.interleave == .pixel ? image.samplesPerPixel : 1
+    let sample = image.interleave == .pixel ? plan.bands[0] : 0
+    let w = asset.width
+    // Sparse blocks read as the fill value: nodata (NaN here), or 0 without nodata.
+    if nodata == nil {
+      for block in plan.blocks where block.range == nil {
+        for r in 0..<block.copyHeight {
+          (base + (block.destinationY + r) * w + block.destinationX).update(
+            repeating: 0, count: block.copyWidth)
+        }
+      }
+    }
+    try asset.dataset.forEachDecodedBlock(plan, blocks, using: decoder) {
+      block, decoded, rowBytes in
+      guard let src = decoded.baseAddress else { return }
+      for r in 0..<block.copyHeight {
+        let row = src + (block.sourceY + r) * rowBytes
+        RasterFloats.convertRow(
+          row, type: image.sampleType, first: block.sourceX * samples + sample, stride: samples,
+          count: block.copyWidth, nodata: nodata,
+          into: base + (block.destinationY + r) * w + block.destinationX)
+      }
+    }
+  }
+
   /// Decodes one asset and writes its values on the reference grid (NaN for nodata).
   func render(
     _ asset: FetchedAsset, sample: WindowSample, decoder: TileDecoder, nearest: Bool,
     into out: UnsafeMutableBufferPointer<Float>
   ) throws {
-    let values = try windowValues(asset, decoder: decoder)
     let n = sample.size
     let w = asset.width
     let h = asset.height
     let r = asset.reader
+    if asset.direct && r.isAligned {
+      precondition(w == n && h == n)
+      try windowValuesDirect(asset, decoder: decoder, into: out)
+      return
+    }
+    let values: [Float]
+    if asset.direct {
+      var buffer = [Float](repeating: 0, count: w * h)
+      try buffer.withUnsafeMutableBufferPointer {
+        try windowValuesDirect(asset, decoder: decoder, into: $0)
+      }
+      values = buffer
+    } else {
+      values = try windowValues(asset, decoder: decoder)
+    }
     if r.isAligned {
       precondition(w == n && h == n)
       _ = out.update(fromContentsOf: values)
@@ -451,6 +548,39 @@ func floorDiv(_ a: Int, _ b: Int) -> Int {
 
 /// Conversion of decoded rasters (any sample type) to Float32, with nodata as NaN.
 enum RasterFloats {
+  /// Converts `count` samples of a decoded row (`type`, starting at sample `first`, every
+  /// `stride`-th) to Float at `dst`, nodata as NaN. The row must be aligned for its type (decoded
+  /// blocks are).
+  static func convertRow(
+    _ src: UnsafeRawPointer, type: SampleType, first: Int, stride: Int, count: Int,
+    nodata: Double?, into dst: UnsafeMutablePointer<Float>
+  ) {
+    let nd: Float? = nodata.flatMap { $0.isNaN ? nil : Float($0) }
+    @inline(__always)
+    func copy<T>(_: T.Type, _ f: (T) -> Float) {
+      let s = src.assumingMemoryBound(to: T.self) + first
+      if stride == 1 {
+        for i in 0..<count { dst[i] = f(s[i]) }
+      } else {
+        for i in 0..<count { dst[i] = f(s[i * stride]) }
+      }
+    }
+    switch type {
+    case .uint8: copy(UInt8.self) { Float($0) }
+    case .int8: copy(Int8.self) { Float($0) }
+    case .uint16: copy(UInt16.self) { Float($0) }
+    case .int16: copy(Int16.self) { Float($0) }
+    case .uint32: copy(UInt32.self) { Float($0) }
+    case .int32: copy(Int32.self) { Float($0) }
+    case .float16: copy(UInt16.self) { Float(Float16(bitPattern: $0)) }
+    case .float32: copy(Float.self) { $0 }
+    case .float64: copy(Double.self) { Float($0) }
+    }
+    if let nd {
+      for i in 0..<count where dst[i] == nd { dst[i] = .nan }
+    }
+  }
+
   static func convert(_ raster: Raster, nodata: Double?) -> [Float] {
     let count = raster.bands * raster.height * raster.width
     var out = [Float](repeating: 0, count: count)

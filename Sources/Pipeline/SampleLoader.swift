@@ -40,4 +40,12 @@ public protocol SampleLoader: Sendable {
     _ fetched: Fetched, sample: WindowSample, worker: Int,
     into parts: [UnsafeMutableBufferPointer<Float>]
   ) throws -> SampleVerdict
+
+  /// Told when the pipeline changes how many samples it fetches at once, so the loader can size
+  /// what serves the fetches (e.g. HTTP transfers in flight). The default does nothing.
+  func fetchDepthDidChange(_ depth: Int)
+}
+
+extension SampleLoader {
+  public func fetchDepthDidChange(_ depth: Int) {}
 }

@@ -22,16 +22,23 @@ public struct PipelineConfiguration: Sendable {
   public var onError: ErrorPolicy
   /// Stop after this many epochs (`nil` = until stopped).
   public var epochs: Int?
+  /// Samples fetched at once: `nil` chooses it from the measured fetch latency and decode rate
+  /// (``InFlightController``), a number fixes it. Never more than `slots`.
+  public var fetchDepth: Int?
+  /// Largest automatic fetch depth (each sample in flight holds its compressed bytes).
+  public var maxFetchDepth: Int
 
   public init(
     slots: Int = 128, decodeThreads: Int = 2, maxAttempts: Int = 8, onError: ErrorPolicy = .skip,
-    epochs: Int? = nil
+    epochs: Int? = nil, fetchDepth: Int? = nil, maxFetchDepth: Int = 64
   ) {
     self.slots = slots
     self.decodeThreads = decodeThreads
     self.maxAttempts = maxAttempts
     self.onError = onError
     self.epochs = epochs
+    self.fetchDepth = fetchDepth
+    self.maxFetchDepth = maxFetchDepth
   }
 }
 
@@ -50,6 +57,16 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
   private struct Counters: Sendable {
     var stats = PipelineStats()
     var fatal: (any Error)?
+    var controller: InFlightController?
+  }
+
+  /// A decode job's result and its CPU time on the worker (a struct, not a tuple: see
+  /// `Scripts/lint-async-tuples`).
+  private struct Decoded: Sendable {
+    var verdict: SampleVerdict
+    var cpuSeconds: Double
+    /// From the end of the fetch to the start of the decode (waiting for a worker).
+    var queueNanoseconds: UInt64
   }
 
   public let loader: Loader
@@ -59,8 +76,10 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
   private let slots: AsyncSlotPool
   private let output: OrderedRingBuffer<Outcome>
   private let pool: DecodePool
+  /// Bounds the samples being fetched at once (the fetch depth).
+  private let gate: AsyncGate
   private let executor = ThreadExecutor()
-  private let counters = Mutex(Counters())
+  private let counters: Mutex<Counters>
   private let producer = Mutex<Task<Void, Never>?>(nil)
   private let started = monotonicNanoseconds()
   private let start: SamplerCursor
@@ -80,6 +99,22 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
     output = OrderedRingBuffer(capacity: configuration.slots)
     pool = DecodePool(
       threads: configuration.decodeThreads, queueCapacity: configuration.slots + 1)
+    let maxDepth = max(1, min(configuration.maxFetchDepth, configuration.slots))
+    var counters = Counters()
+    // The controller keeps the moving averages either way; it sets the depth only when automatic.
+    let controller = InFlightController(
+      threads: configuration.decodeThreads,
+      initialDepth: configuration.fetchDepth.map { max(1, min($0, configuration.slots)) },
+      minDepth: min(2 * configuration.decodeThreads + 2, maxDepth),
+      maxDepth: max(maxDepth, configuration.fetchDepth ?? 0))
+    counters.controller = controller
+    let depth =
+      configuration.fetchDepth.map { max(1, min($0, configuration.slots)) } ?? controller.depth
+    counters.stats.fetchDepthIsAutomatic = configuration.fetchDepth == nil
+    counters.stats.fetchDepth = depth
+    self.counters = Mutex(counters)
+    gate = AsyncGate(limit: depth)
+    loader.fetchDepthDidChange(depth)
     let task = Task.detached(executorPreference: executor) { [self] in
       await self.produce()
       // Every child task has finished: nothing else will run on the executor.
@@ -132,6 +167,7 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
   /// executor (stopping it here could strand tasks that still need to resume on it).
   public func stop() {
     producer.withLock { $0?.cancel() }
+    gate.close()
     slots.close()
     output.close()
     pool.shutdown()
@@ -179,21 +215,60 @@ public final class StreamingPipeline<Loader: SampleLoader>: Sendable {
       if Task.isCancelled { return }
       let sample = plan.sample(position: position, attempt: attempt)
       do {
+        // The fetch depth bounds samples from the start of their fetch to the end of their
+        // decode, so fetched bytes never pile up in front of busy decode workers.
+        guard await gate.enter() else { return }  // stopped
         let t0 = monotonicNanoseconds()
-        let fetched = try await loader.fetch(sample)
+        let fetched: Loader.Fetched
+        do {
+          fetched = try await loader.fetch(sample)
+        } catch {
+          gate.leave()
+          throw error
+        }
         let t1 = monotonicNanoseconds()
         let storage = self.storage
         let loader = self.loader
-        let verdict = try await pool.run { worker in
-          try storage.withParts(slot: slot) { parts in
-            try loader.decode(fetched, sample: sample, worker: worker, into: parts)
+        let decoded: Decoded
+        do {
+          decoded = try await pool.run { worker in
+            // CPU time, not wall time: on a busy machine a worker's wall time per sample
+            // includes waiting for a core, which would make the controller plan for a decode
+            // rate below what the workers reach when fed.
+            let started = monotonicNanoseconds()
+            let start = ThreadAccounting.threadCPUSeconds()
+            let verdict = try storage.withParts(slot: slot) { parts in
+              try loader.decode(fetched, sample: sample, worker: worker, into: parts)
+            }
+            return Decoded(
+              verdict: verdict, cpuSeconds: ThreadAccounting.threadCPUSeconds() - start,
+              queueNanoseconds: started > t1 ? started - t1 : 0)
           }
+        } catch {
+          gate.leave()
+          throw error
         }
+        gate.leave()
+        let verdict = decoded.verdict
         let t2 = monotonicNanoseconds()
-        counters.withLock {
-          $0.stats.fetchSeconds += Double(t1 - t0) / 1e9
-          $0.stats.fetches += 1
-          $0.stats.decodeSeconds += Double(t2 - t1) / 1e9
+        let newDepth = counters.withLock { c -> Int? in
+          c.stats.fetchSeconds += Double(t1 - t0) / 1e9
+          c.stats.fetches += 1
+          c.stats.decodeSeconds += Double(t2 - t1) / 1e9
+          guard var controller = c.controller else { return nil }
+          let changed = controller.observe(
+            fetchSeconds: Double(t1 - t0) / 1e9, decodeSeconds: decoded.cpuSeconds,
+            queueSeconds: Double(decoded.queueNanoseconds) / 1e9)
+          c.controller = controller
+          c.stats.recentFetchSeconds = controller.fetchSeconds ?? 0
+          c.stats.recentDecodeSeconds = controller.decodeSeconds ?? 0
+          guard changed, c.stats.fetchDepthIsAutomatic else { return nil }
+          c.stats.fetchDepth = controller.depth
+          return controller.depth
+        }
+        if let newDepth {
+          gate.setLimit(newDepth)
+          loader.fetchDepthDidChange(newDepth)
         }
         switch verdict {
         case .accepted:

@@ -1,4 +1,5 @@
 import Foundation
+import TandemBase
 
 /// A task executor backed by one dedicated thread.
 ///
@@ -17,6 +18,7 @@ public final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
   /// dropped by a job running on it.
   public init(name: String = "tandem-fetch") {
     let thread = Thread { [jobs, self] in
+      ThreadAccounting.nameCurrentThread(name)
       while let job = jobs.take() {
         job.runSynchronously(on: self.asUnownedTaskExecutor())
         self.drainOverflow()

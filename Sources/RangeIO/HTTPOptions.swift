@@ -144,3 +144,17 @@ public final class RetryBudget: Sendable {
   /// Retries still available.
   public var available: Int { remaining.load(ordering: .relaxed) }
 }
+
+/// Process-wide HTTP transfer concurrency beyond ``HTTPOptions/maxConcurrentTransfers``.
+public enum HTTPConcurrency {
+  /// Largest automatic limit: libcurl keeps 64 idle connections, and more transfers in flight
+  /// than this only queue at the server.
+  public static let maxAutomatic = 256
+
+  /// Lets up to `transfers` HTTP transfers run at once (capped at ``maxAutomatic``) when that is
+  /// more than the configured `--concurrency`; 0 returns to the configured limit. Used by the
+  /// pipeline, which sizes transfers from its measured fetch depth.
+  public static func setAutomaticLimit(_ transfers: Int) {
+    CurlEventLoop.shared.setAutomaticInFlight(min(max(0, transfers), maxAutomatic))
+  }
+}

@@ -52,6 +52,8 @@ public enum RangeCoalescing {
     -> [UInt8]
   {
     precondition(container.contains(range) && bytes.count == Int(container.length))
+    // A range fetched on its own is the whole buffer: share it instead of copying.
+    if range == container { return bytes }
     let start = Int(range.offset - container.offset)
     return Array(bytes[start..<start + Int(range.length)])
   }

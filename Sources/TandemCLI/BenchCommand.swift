@@ -5,5 +5,8 @@ import CommandLineKit
 enum BenchCommand {
   static let spec = CommandSpec(
     name: "bench", abstract: "Benchmarks (see Scripts/bench).",
-    subcommands: [BenchReadCommand.spec, BenchPipelineCommand.spec, BenchTrainCommand.spec])
+    subcommands: [
+      BenchReadCommand.spec, BenchPipelineCommand.spec, BenchTrainCommand.spec,
+      BenchDecodeCommand.spec,
+    ])
 }

@@ -32,9 +32,27 @@ enum BenchPipelineCommand {
       .value("decode-threads", valueName: "n", help: "Decode worker threads.", default: "2"),
       .value("slots", valueName: "n", help: "Samples in flight or ready at once.", default: "256"),
       .value(
+        "fetch-depth", valueName: "n|auto",
+        help:
+          "Samples fetched at once; 'auto' chooses it from the measured fetch latency and decode "
+          + "rate (Little's law) and shows it in the progress line.",
+        default: "auto"),
+      .value(
+        "max-fetch-depth", valueName: "n", help: "Largest automatic fetch depth.", default: "64"),
+      .flag("quiet", help: "No progress lines on stderr."),
+      .value(
         "decoded-cache", valueName: "mb",
         help: "Decoded-tile cache in MB (0 = decode every window from its tiles).",
         default: "1024"),
+      .value(
+        "range-cache", valueName: "mb",
+        help: "In-memory cache of fetched compressed ranges in MB (0 = off).", default: "256"),
+      .value(
+        "tiles-out", valueName: "file",
+        help:
+          "Write the tiles fetched during the timed batches (href, IFD offset, tile index, bytes; "
+          + "tab-separated) and the sample count, to replay them through libtiff "
+          + "(`tandem bench decode`)."),
       .value("max-days", valueName: "d", help: "Largest |Δt| between S1 and S2.", default: "3"),
       .value("max-cloud", valueName: "pct", help: "Largest S2 eo:cloud_cover.", default: "50"),
       .value("min-overlap", valueName: "f", help: "Smallest footprint overlap.", default: "0.1"),
@@ -59,12 +77,22 @@ enum BenchPipelineCommand {
     let slots = try parsed.value("slots", default: 256)
     let seed = try parsed.value("seed", default: UInt64(0))
     let decodedCacheMB = try parsed.value("decoded-cache", default: 1024)
+    let rangeCacheMB = try parsed.value("range-cache", default: 256)
+    let depthText = parsed.string("fetch-depth") ?? "auto"
+    let fetchDepth: Int? = depthText == "auto" ? nil : Int(depthText)
+    guard depthText == "auto" || (fetchDepth ?? 0) >= 1 else {
+      throw parsed.usageError("--fetch-depth must be 'auto' or a positive number")
+    }
+    let maxFetchDepth = try parsed.value("max-fetch-depth", default: 64)
+    guard maxFetchDepth >= 1 else { throw parsed.usageError("--max-fetch-depth must be positive") }
+    let showProgress = !parsed.flag("quiet")
+    let tilesOut = parsed.string("tiles-out")
     guard batchSize >= 1, size >= 8, batches >= 1, warmup >= 0, threads >= 1, slots >= 1,
-      decodedCacheMB >= 0
+      decodedCacheMB >= 0, rangeCacheMB >= 0
     else {
       throw parsed.usageError(
         "--batch, --batches, --decode-threads and --slots must be positive, --size at least 8, "
-          + "--decoded-cache not negative")
+          + "--decoded-cache and --range-cache not negative")
     }
     // The step is slept in microseconds as a UInt32 (at most about 71 minutes); a minute is
     // far longer than any training step.
@@ -105,18 +133,19 @@ enum BenchPipelineCommand {
         "catalog: \(dataset.regions.count) pairs, setup \(String(format: "%.2f", setupSeconds)) s")
     }
 
+    let readLog = TileReadLog()
     let loader = PairLoader(
       dataset: dataset, windowSize: size, normalization: normalization,
-      sourceOptions: sourceOptions, workers: threads, decodedCacheBytes: decodedCacheMB << 20)
+      sourceOptions: sourceOptions, workers: threads, memoryCacheBytes: rangeCacheMB << 20,
+      decodedCacheBytes: decodedCacheMB << 20, readLog: readLog)
     let pipeline = StreamingPipeline(
       loader: loader, sampler: dataset.sampler(windowSize: size, seed: seed),
-      configuration: PipelineConfiguration(slots: slots, decodeThreads: threads))
+      configuration: PipelineConfiguration(
+        slots: slots, decodeThreads: threads, fetchDepth: fetchDepth, maxFetchDepth: maxFetchDepth))
     defer { pipeline.stop() }
     let io = sourceOptions.stats
     let result = try await onDedicatedThread {
-      () throws -> (
-        samples: Int, seconds: Double, wait: Double, bytes: Int, requests: Int, digest: FNV1a64
-      ) in
+      () throws -> BenchResult in
       let batch = Batch(layout: loader.layout, capacity: batchSize)
       var digest = FNV1a64()
       for _ in 0..<warmup {
@@ -124,20 +153,49 @@ enum BenchPipelineCommand {
       }
       let waitStart = pipeline.stats.consumerWaitSeconds
       let ioStart = io.snapshot
+      let tilesStart = readLog.counts
+      let threadsStart = ThreadAccounting.threadTimes()
+      let cpuStart = ThreadAccounting.processCPUSeconds()
+      readLog.setRecording(true)
       let start = DispatchTime.now().uptimeNanoseconds
       var samples = 0
-      for _ in 0..<batches {
+      var lastProgress = start
+      for index in 0..<batches {
         guard try pipeline.next(into: batch) else { break }
         samples += batch.count
+        let now = DispatchTime.now().uptimeNanoseconds
+        if showProgress && (now - lastProgress > 2_000_000_000 || index == batches - 1) {
+          lastProgress = now
+          let s = pipeline.stats
+          let elapsed = Double(now - start) / 1e9
+          FileHandle.standardError.write(
+            Data(
+              (String(
+                format: "  batch %d/%d: %.1f samples/s, stall %.1f%%, ", index + 1, batches,
+                Double(samples) / max(elapsed, 1e-9),
+                100 * (s.consumerWaitSeconds - waitStart) / max(elapsed, 1e-9))
+                + s.inFlightSummary(threads: threads) + "\n").utf8))
+        }
         if digesting { batch.digest(into: &digest) }
         if stepMs > 0 { usleep(UInt32(stepMs * 1000)) }
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      readLog.setRecording(false)
+      let cpu = ThreadAccounting.processCPUSeconds() - cpuStart
+      let threads = ThreadAccounting.delta(
+        from: threadsStart, to: ThreadAccounting.threadTimes())
       let delta = io.snapshot.since(ioStart)
-      return (
-        samples, seconds, pipeline.stats.consumerWaitSeconds - waitStart, delta.bytesFetched,
-        delta.requests, digest
-      )
+      return BenchResult(
+        samples: samples, seconds: seconds,
+        wait: pipeline.stats.consumerWaitSeconds - waitStart, bytes: delta.bytesFetched,
+        requests: delta.requests, digest: digest, cpuSeconds: cpu,
+        tiles: readLog.counts.since(tilesStart), threads: threads)
+    }
+    if let tilesOut {
+      let (entries, fetchedSamples) = readLog.recorded()
+      var text = "# samples\t\(fetchedSamples)\n"
+      for e in entries { text += "\(e.href)\t\(e.ifdOffset)\t\(e.strile)\t\(e.length)\n" }
+      try AtomicFile.write(string: text, to: tilesOut)
     }
     let stats = pipeline.stats
     let rate = Double(result.samples) / max(result.seconds, 1e-9)
@@ -159,6 +217,23 @@ enum BenchPipelineCommand {
           lookups == 0 ? 0 : 100 * Double(hits) / Double(lookups), lookups,
           Double(loader.tileCache.totalCost) / 1e6))
       for message in stats.failureMessages.prefix(3) { print("  failure: \(message)") }
+      let all = readLog.counts
+      print(
+        String(
+          format: "tiles: %d read in the timed batches (%.1f MB), %.1f%% read again over the run "
+            + "(%d of %d); bytes fetched ÷ tile bytes %.3f; CPU %.2f ms per sample",
+          result.tiles.reads, Double(result.tiles.tileBytes) / 1e6, all.repeatFraction * 100,
+          all.repeats, all.reads,
+          Double(result.bytes) / Double(max(result.tiles.tileBytes, 1)),
+          result.cpuSeconds * 1000 / Double(max(result.samples, 1))))
+      for (name, t) in result.threads.sorted(by: { $0.value.cpuSeconds > $1.value.cpuSeconds })
+      where t.cpuSeconds > 0.01 {
+        print(
+          String(
+            format: "  thread %@ ×%d: %.2f s CPU (%.0f%% of wall), %.2f s waiting for a CPU",
+            name, t.threads, t.cpuSeconds, 100 * t.cpuSeconds / max(result.seconds, 1e-9),
+            t.runQueueSeconds))
+      }
     }
     var json: [String: Any] = [
       "bench": "pipeline", "metric": "samples_per_s", "tandem": (rate * 10).rounded() / 10,
@@ -167,13 +242,48 @@ enum BenchPipelineCommand {
       "bytes": result.bytes,
       "requests": result.requests, "failures": stats.failures,
       "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
-      "peak_rss_mb": peakResidentMegabytes(),
+      "peak_rss_mb": peakResidentMegabytes(), "range_cache_mb": rangeCacheMB,
+      "fetch_depth": stats.fetchDepth, "fetch_depth_auto": stats.fetchDepthIsAutomatic,
+      "recent_fetch_ms": (stats.recentFetchSeconds * 10_000).rounded() / 10,
+      "recent_decode_ms": (stats.recentDecodeSeconds * 10_000).rounded() / 10,
+      "cpu_ms_per_sample": (result.cpuSeconds * 1e6 / Double(max(result.samples, 1))).rounded()
+        / 1000,
+      "tile_reads": result.tiles.reads, "tile_bytes": result.tiles.tileBytes,
+      "bytes_per_tile_byte":
+        (Double(result.bytes) / Double(max(result.tiles.tileBytes, 1)) * 1000).rounded() / 1000,
+      "tile_repeat_fraction": (readLog.counts.repeatFraction * 10000).rounded() / 10000,
+      "tile_reads_run": readLog.counts.reads, "samples_timed": result.samples,
+      "seconds": (result.seconds * 1000).rounded() / 1000,
+      "threads": Dictionary(
+        uniqueKeysWithValues: result.threads.filter { $0.value.cpuSeconds > 0.01 }.map {
+          (
+            $0.key,
+            [
+              "cpu_s": ($0.value.cpuSeconds * 100).rounded() / 100,
+              "runqueue_s": ($0.value.runQueueSeconds * 100).rounded() / 100,
+              "count": $0.value.threads,
+            ]
+          )
+        }),
     ]
     if digesting { json["digest"] = result.digest.hex }
     let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
     return ExitCode.success
   }
+}
+
+/// What the timed batches of a run measured.
+struct BenchResult: Sendable {
+  var samples: Int
+  var seconds: Double
+  var wait: Double
+  var bytes: Int
+  var requests: Int
+  var digest: FNV1a64
+  var cpuSeconds: Double
+  var tiles: TileReadLog.Counts
+  var threads: [String: (threads: Int, cpuSeconds: Double, runQueueSeconds: Double)]
 }
 
 extension Batch {

@@ -26,6 +26,7 @@ enum FixturesCommand {
       .flag("json", help: "Print the summary as JSON."),
       .flag("quiet", short: "q", help: "No progress lines."),
     ],
+    subcommands: [FixturesCorpusCommand.spec],
     run: { parsed in
       let out: String = try parsed.required("out")
       let presetName: String = try parsed.value("preset", default: "base")

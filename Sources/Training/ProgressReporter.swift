@@ -21,13 +21,14 @@ final class ProgressReporter {
 
   func update(
     step: Int, loss: Float, accuracy: Float, pairsPerSecond: Double, stallPercent: Double,
-    megabytesPerSecond: Double, eta: Double
+    megabytesPerSecond: Double, eta: Double, inFlight: String? = nil
   ) {
     let now = NN.Clock.now()
     let line =
       "step \(step)/\(total)  loss \(fmt(Double(loss), 4))  acc \(fmt(Double(accuracy) * 100, 1))%  "
       + "\(fmt(pairsPerSecond, 1)) pairs/s  stall \(fmt(stallPercent, 1))%  "
-      + "\(fmt(megabytesPerSecond, 2)) MB/s  ETA \(Self.duration(eta))"
+      + "\(fmt(megabytesPerSecond, 2)) MB/s  \(inFlight.map { $0 + "  " } ?? "")"
+      + "ETA \(Self.duration(eta))"
     switch style {
     case .quiet:
       return

@@ -381,6 +381,7 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
         "wait_seconds": t1 - t0, "stall_pct": 100 * stats.stallFraction,
         "bytes_fetched": counters.bytesFetched, "cache_hit_rate": counters.cacheHitRate,
         "samples_seen": samples, "skipped": stats.skipped, "failures": stats.failures,
+        "fetch_depth": stats.fetchDepth,
       ]
       if comm.isDistributed {
         let c = comm.statistics
@@ -397,7 +398,8 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
           ? Double(steadySamples) / steadyTime : Double(r.samples) / interval,
         stallPercent: steadyTime > 0 ? 100 * steadyWait / steadyTime : 100 * stats.stallFraction,
         megabytesPerSecond: bytesPerSecond / 1e6,
-        eta: Double(config.steps - trainer.step) * averageStep)
+        eta: Double(config.steps - trainer.step) * averageStep,
+        inFlight: stats.inFlightSummary(threads: config.decodeThreads))
       if trainer.step % config.checkpointEvery == 0 && trainer.step < end { try checkpoint() }
     }
     reporter.finish()

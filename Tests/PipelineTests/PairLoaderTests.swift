@@ -84,6 +84,32 @@ import Testing
     }
   }
 
+  /// Without the decoded-tile cache, blocks are converted straight into the window: the
+  /// samples (values, NaN-free fill, cloud verdicts) equal the cached path's bit for bit, for
+  /// windows inside one tile, across tile edges, and at the image's right and bottom edge.
+  @Test(arguments: [
+    (0, 0), (37, 250), (200, 200), (256 - 64, 256 - 64), (250, 3), (320 - 64, 320 - 64),
+  ])
+  func directPathEqualsCachedPath(x: Int, y: Int) async throws {
+    let d = try await dataset()
+    let norm = Normalization.identity(s1ChannelsForTest: 2, s2Channels: 4)
+    func loader(cache: Int) -> PairLoader {
+      PairLoader(
+        dataset: d, windowSize: 64, normalization: norm,
+        filter: WindowFilter(maxNodata: 1, maxCloud: 1), sourceOptions: SourceOptions(),
+        workers: 1, memoryCacheBytes: 0, decodedCacheBytes: cache)
+    }
+    let cached = loader(cache: 1 << 30)
+    let direct = loader(cache: 0)
+    for region in d.regions.indices {
+      let sample = WindowSample(region: region, x: x, y: y, size: 64)
+      let a = try await cached.load(sample)
+      let b = try await direct.load(sample)
+      #expect(a.0 == b.0, "verdict, region \(region) at \(x),\(y)")
+      #expect(a.1 == b.1 && a.2 == b.2, "pixels, region \(region) at \(x),\(y)")
+    }
+  }
+
   @Test func estimatedNormalizationStandardizes() async throws {
     let d = try await dataset()
     let norm = try await NormalizationEstimator.estimate(

@@ -104,9 +104,18 @@ import Testing
 
     var norm = Normalization.identity(s1Channels: 2, s2Channels: 4, s1ToDecibels: false)
     norm.s2Scale = 1
+    // With and without the decoded-tile cache (without it, blocks go straight to the window).
+    for cache in [1 << 30, 0] {
+      try await checkResampledWindow(dataset: dataset, norm: norm, decodedCacheBytes: cache)
+    }
+  }
+
+  func checkResampledWindow(
+    dataset: PairDataset, norm: Normalization, decodedCacheBytes: Int
+  ) async throws {
     let loader = PairLoader(
       dataset: dataset, windowSize: 32, normalization: norm, sourceOptions: SourceOptions(),
-      workers: 1)
+      workers: 1, decodedCacheBytes: decodedCacheBytes)
     let (verdict, s1, s2) = try await loader.load(WindowSample(region: 0, x: 8, y: 8, size: 32))
     #expect(verdict == .accepted)
     var s1Errors = 0
