@@ -28,7 +28,7 @@ public final class UNetProbe {
 
     /// Defaults suited to a few hundred to a few thousand 64–128 px windows.
     public init(
-      width: Int = 16, epochs: Int = 10, minimumSteps: Int = 150, batch: Int = 16,
+      width: Int = 16, epochs: Int = 6, minimumSteps: Int = 120, batch: Int = 16,
       learningRate: Float = 3e-3, weightDecay: Float = 1e-4
     ) {
       self.width = width
