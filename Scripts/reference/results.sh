@@ -1,31 +1,56 @@
 #!/usr/bin/env bash
-# The comparison of Docs/RESULTS.md: random init vs SimCLR vs multimodal on generated fixture
-# worlds (two world seeds of the base preset and the decoupled preset as a negative control).
+# The comparison of Docs/RESULTS.md, in one command: raw band statistics vs random init vs
+# SimCLR vs multimodal (S1/S2 pairs) on generated version-2 fixture worlds (two world seeds of
+# the base and heavy-nuisance presets, the decoupled preset as a negative control) and the real
+# Sen1Floods11 chip. Prints the total wall time at the end.
+#
 # Phases (each skips what is already done, so an interrupted run continues):
-#   worlds  generate the worlds (8 tiles × 1024², 3 dates, flood; 4 pretrain, 2 probe-train,
-#           2 test tiles: 512 distinct 64 px test locations per world)
-#   train   tandem-tiny, 64 px, batch 64, 200 steps, seeds 1–3: multimodal, SimCLR-S2, SimCLR-S1
-#           (pretrain tiles only; decoupled world: multimodal only); two runs at a time with one
-#           BLAS thread each
+#   worlds  `tandem fixtures --world-version 2`: A = base seed 42, B = base seed 7,
+#           AH = heavy-nuisance seed 42, BH = heavy-nuisance seed 7, D = decoupled seed 42
+#   train   tandem-tiny, 64 px, batch 64, seeds 1–3: multimodal, SimCLR-S2, SimCLR-S1 on A, B, AH,
+#           BH; multimodal on D (pretrain tiles only); two runs at a time, one BLAS thread each
 #   eval    one `tandem eval` per (world, task, input, probe) over every compatible checkpoint
-#           and random init seeds 1–3, windows read once per command
-#   budget  world B, seed 1: multimodal and SimCLR-S2 for 600 steps, land-cover probe
-#   table   mean ± std per configuration (Scripts/reference/results_table.py)
-# Usage: Scripts/reference/results.sh OUT [PHASE…] (default: all phases)
-# Environment: TANDEM=path/to/tandem (default: the release build), TANDEM_ROOT=repository root
+#           and random init seeds 1–3 (windows read once per command): land cover (S2, S1)
+#           with the linear probe, per-pixel land cover (S2) and flood (S1) with the U-Net probe
+#           at train fractions 0.01, 0.1, 1, flood (S1) with the linear probe; D: land cover S2;
+#           R: the Sen1Floods11 chip with the S1 encoders of world A
+#   table   Scripts/reference/results_table.py (mean ± sd, gaps in sd, label efficiency)
+#
+# Usage: Scripts/reference/results.sh [--quick] OUT [PHASE…]   (default: all phases)
+#   --quick  same code paths at a smaller size (< 20 min on 2 cores): 4 tiles of 512 px, worlds
+#            A, AH and D only, 2 seeds, 300 steps, fractions 0.1 and 1. Indicative only.
+# Environment: TANDEM=path/to/tandem (default: the release build), TANDEM_ROOT=repository root,
+#   JOBS=N parallel jobs (default 2); for smaller experiments STEPS=N, SEEDS="1 2", WORLDS="A AH D"
+#   and FRACTIONS=0.1,1 override the mode's values (the table says what ran: OUT/protocol.txt).
 set -euo pipefail
-out=${1:?usage: results.sh OUT [worlds|train|eval|budget|table]…}
+quick=0
+if [[ ${1:-} == --quick ]]; then
+  quick=1
+  shift
+fi
+out=${1:?usage: results.sh [--quick] OUT [worlds|train|eval|table]…}
 shift
-phases=${*:-worlds train eval budget table}
+phases=${*:-worlds train eval table}
 root=${TANDEM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TANDEM:-$root/.build/release/tandem}
-mkdir -p "$out/logs" "$out/eval"
-seeds="1 2 3"
-worlds="A B D"
+jobs=${JOBS:-2}
+if ((quick)); then
+  tiles=4 size=512 steps=${STEPS:-300} warmup=30 seeds=${SEEDS:-1 2} worlds=${WORLDS:-A AH D}
+  fractions=${FRACTIONS:-0.1,1}
+else
+  tiles=8 size=1024 steps=${STEPS:-1000} warmup=50 seeds=${SEEDS:-1 2 3}
+  worlds=${WORLDS:-A B AH BH D} fractions=${FRACTIONS:-0.01,0.1,1}
+fi
+mkdir -p "$out/logs" "$out/eval" "$out/runs"
+printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions" \
+  >"$out/protocol.txt"
+started=$(date +%s)
 world_args() { # NAME → fixtures arguments
   case $1 in
     A) echo "--seed 42 --preset base" ;;
     B) echo "--seed 7 --preset base" ;;
+    AH) echo "--seed 42 --preset heavy-nuisance" ;;
+    BH) echo "--seed 7 --preset heavy-nuisance" ;;
     D) echo "--seed 42 --preset decoupled" ;;
   esac
 }
@@ -38,88 +63,100 @@ timed() { # LOG command… : runs the command, appends "seconds command" to OUT/
   printf '%d.%d\t%s\n' $(((end - start) / 1000000000)) $(((end - start) / 100000000 % 10)) "$*" \
     >>"$out/timings.tsv"
 }
+pool() { # runs the function named $1 on each remaining argument (a quoted job: words, split
+  # without glob expansion), $jobs at a time; a failed job is reported, the others go on
+  local fn=$1 job parts
+  shift
+  for job in "$@"; do
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+    read -ra parts <<<"$job"
+    ("$fn" "${parts[@]}" || echo "results.sh: FAILED: $fn $job (see $out/logs)" >&2) &
+  done
+  wait
+}
+
+make_world() { # NAME
+  local w=$1
+  [[ -e $out/world$w/catalog.json ]] && return 0
+  # shellcheck disable=SC2046
+  timed "$out/logs/world$w.log" "$bin" fixtures --out "$out/world$w" --tiles "$tiles" \
+    --size "$size" --dates 3 --flood --world-version 2 $(world_args "$w") --quiet
+}
 
 if [[ $phases == *worlds* ]]; then
-  for w in $worlds; do
-    [[ -e $out/world$w/catalog.json ]] && continue
-    # shellcheck disable=SC2046
-    timed "$out/logs/world$w.log" "$bin" fixtures --out "$out/world$w" --tiles 8 --size 1024 \
-      --dates 3 --flood $(world_args "$w") --quiet
-  done
+  pool make_world $worlds
 fi
 
-train_one() { # WORLD MODE MODALITY SEED [STEPS]: runs/WORLD[STEPS]-MODE-MODALITY-sSEED
-  local w=$1 mode=$2 modality=$3 seed=$4 steps=${5:-200}
-  local name=$w
-  [[ $steps != 200 ]] && name=$w$steps
-  local run=$out/runs/$name-$mode-$modality-s$seed
+train_one() { # WORLD MODE MODALITY SEED: runs/WORLD-MODE-MODALITY-sSEED
+  local w=$1 mode=$2 modality=$3 seed=$4
+  local run=$out/runs/$w-$mode-$modality-s$seed
   [[ -e $run/summary.json ]] && return 0
   rm -rf "$run"
-  timed "$out/logs/train-$name-$mode-$modality-s$seed.log" "$bin" train \
+  timed "$out/logs/train-$w-$mode-$modality-s$seed.log" "$bin" train \
     --catalog "$out/world$w/catalog.json" --where tandem:role=pretrain --model tiny --size 64 \
-    --batch 64 --steps "$steps" --warmup 20 --blas-threads 1 --decode-threads 1 --seed "$seed" \
-    --mode "$mode" --modality "$modality" --out "$run" --quiet
+    --batch 64 --steps "$steps" --warmup "$warmup" --blas-threads 1 --decode-threads 1 \
+    --seed "$seed" --mode "$mode" --modality "$modality" --out "$run" --quiet
 }
 
 if [[ $phases == *train* ]]; then
-  mkdir -p "$out/runs"
-  # World A first, then the decoupled control (multimodal only: it is compared with random
-  # init), then the second world seed (multimodal and SimCLR-S2: the land-cover comparison).
   jobs_list=()
-  for seed in $seeds; do jobs_list+=("A multimodal s2 $seed" "A simclr s2 $seed" "A simclr s1 $seed"); done
-  for seed in $seeds; do jobs_list+=("D multimodal s2 $seed"); done
-  for seed in $seeds; do jobs_list+=("B multimodal s2 $seed" "B simclr s2 $seed"); done
-  # Two at a time (one BLAS thread each): this machine has two cores.
-  for ((i = 0; i < ${#jobs_list[@]}; i += 2)); do
-    # shellcheck disable=SC2086
-    train_one ${jobs_list[i]} &
-    if ((i + 1 < ${#jobs_list[@]})); then
-      # shellcheck disable=SC2086
-      train_one ${jobs_list[i + 1]} &
-    fi
-    wait
+  for w in $worlds; do
+    for seed in $seeds; do
+      if [[ $w == D ]]; then
+        jobs_list+=("$w multimodal s2 $seed")
+      else
+        jobs_list+=("$w multimodal s2 $seed" "$w simclr s2 $seed" "$w simclr s1 $seed")
+      fi
+    done
   done
+  pool train_one "${jobs_list[@]}"
 fi
 
-evaluate() { # WORLD TASK INPUT PROBE CHECKPOINT-GLOB…  (WORLD R: the real Sen1Floods11 chip)
-  local w=$1 task=$2 input=$3 probe=$4 catalog
-  shift 4
-  catalog=$out/world${w:0:1}/catalog.json # B600: world B
+evaluate() { # WORLD TASK INPUT PROBE FRACTIONS CHECKPOINT-GLOB…  (WORLD R: the real chip)
+  local w=$1 task=$2 input=$3 probe=$4 fraction=$5 catalog
+  shift 5
+  catalog=$out/world$w/catalog.json
   [[ $w == R ]] && catalog=$root/Catalogs/real/catalog.json
   local name=$w-$task-${input/+/}-$probe
   [[ -s $out/eval/$name.jsonl ]] && return 0
-  local args=()
+  local args=() run pattern seed
   for pattern in "$@"; do
     for run in $out/runs/$pattern; do [[ -e $run/summary.json ]] && args+=(--checkpoint "$run"); done
   done
   for seed in $seeds; do args+=(--checkpoint "random:$seed"); done
   timed "$out/logs/eval-$name.log" "$bin" eval "${args[@]}" --model tiny --size 64 \
-    --task "$task" --modality "$input" --probe "$probe" --catalog "$catalog" \
-    --json --no-save
+    --task "$task" --modality "$input" --probe "$probe" --train-fraction "$fraction" \
+    --catalog "$catalog" --blas-threads 1 --json --no-save
   grep '^{' "$out/logs/eval-$name.log" >"$out/eval/$name.jsonl.tmp"
   mv "$out/eval/$name.jsonl.tmp" "$out/eval/$name.jsonl"
 }
 
 if [[ $phases == *eval* ]]; then
-  evaluate A landcover s2 linear "A-multimodal-*" "A-simclr-s2-*"
-  evaluate A landcover s1 linear "A-multimodal-*" "A-simclr-s1-*"
-  evaluate A flood s1 head "A-multimodal-*" "A-simclr-s1-*"
-  evaluate A flood s1+s2 head "A-multimodal-*"
-  evaluate D landcover s2 linear "D-multimodal-*"
-  evaluate B landcover s2 linear "B-multimodal-*" "B-simclr-s2-*"
+  eval_list=()
+  for w in $worlds; do
+    if [[ $w == D ]]; then
+      eval_list+=("D landcover s2 linear 1 D-multimodal-*" "D landcover s2 unet $fractions D-multimodal-*")
+      continue
+    fi
+    # The expensive U-Net evaluations first, so the pool stays full.
+    eval_list+=(
+      "$w landcover s2 unet $fractions $w-multimodal-* $w-simclr-s2-*"
+      "$w flood s1 unet $fractions $w-multimodal-* $w-simclr-s1-*"
+      "$w landcover s2 linear 1 $w-multimodal-* $w-simclr-s2-*"
+      "$w landcover s1 linear 1 $w-multimodal-* $w-simclr-s1-*"
+      "$w flood s1 linear 1 $w-multimodal-* $w-simclr-s1-*"
+    )
+  done
   # Real data: S1 encoders pretrained on world A, applied to the Sen1Floods11 chip (S1 in dB).
-  evaluate R flood s1 head "A-multimodal-*" "A-simclr-s1-*"
-fi
-
-# Training budget check: world B, seed 1, 600 instead of 200 steps (multimodal and SimCLR-S2).
-if [[ $phases == *budget* ]]; then
-  mkdir -p "$out/runs"
-  train_one B multimodal s2 1 600 &
-  train_one B simclr s2 1 600 &
-  wait
-  evaluate B600 landcover s2 linear "B600-multimodal-*" "B600-simclr-s2-*"
+  eval_list+=("R flood s1 unet 1 A-multimodal-* A-simclr-s1-*" "R flood s1 linear 1 A-multimodal-* A-simclr-s1-*")
+  pool evaluate "${eval_list[@]}"
 fi
 
 if [[ $phases == *table* ]]; then
   /usr/bin/python3 "$root/Scripts/reference/results_table.py" "$out" | tee "$out/table.md"
+  "$bin" report "$out"/runs/A-* "$out"/runs/D-* --out "$out/curves.svg" --title \
+    "Pretraining curves, world A (base) and D (decoupled)" --quiet >/dev/null || true
 fi
+elapsed=$(($(date +%s) - started))
+printf 'results.sh: phases "%s" took %d min %02d s wall\n' "$phases" $((elapsed / 60)) $((elapsed % 60)) |
+  tee -a "$out/wall.txt"

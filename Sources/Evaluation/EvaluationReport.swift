@@ -147,23 +147,38 @@ extension EvaluationReport {
   }
 
   /// One Markdown table comparing several reports of the same task: the first report's
-  /// no-learning baseline, then every report's encoder rows, labelled by checkpoint.
+  /// no-learning baseline, then every report's encoder rows, labelled by checkpoint. Reports at
+  /// several train fractions get a fraction column and one baseline row per fraction (the
+  /// baseline probe is fitted on the same subset).
   public static func comparisonTable(_ reports: [EvaluationReport]) -> String {
     func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
-    guard let first = reports.first else { return "" }
+    guard !reports.isEmpty else { return "" }
+    var fractions: [Double] = []
+    for r in reports where !fractions.contains(r.trainFraction) {
+      fractions.append(r.trainFraction)
+    }
+    let showFraction = fractions.count > 1
     var lines = [
-      "| checkpoint | probe | OA | balanced acc | water IoU | water F1 | test samples |",
-      "|---|---|---|---|---|---|---|",
+      "| checkpoint |" + (showFraction ? " train fraction |" : "")
+        + " probe | OA | balanced acc | water IoU | water F1 | test samples |",
+      "|---|" + (showFraction ? "---|" : "") + "---|---|---|---|---|---|",
     ]
     func row(_ checkpoint: String, _ report: EvaluationReport, _ r: ProbeResult) -> String {
       let m = r.confusion
       return
-        "| \(checkpoint) | \(r.name) | \(f(m.overallAccuracy)) | \(f(m.balancedAccuracy)) | "
+        "| \(checkpoint) |"
+        + (showFraction ? " \(String(format: "%g", report.trainFraction)) |" : "")
+        + " \(r.name) | \(f(m.overallAccuracy)) | \(f(m.balancedAccuracy)) | "
         + "\(f(m.iou(report.waterClass))) | \(f(m.f1(report.waterClass))) | \(r.testSamples) |"
     }
-    if let baseline = first.results.first { lines.append(row("(none)", first, baseline)) }
-    for report in reports {
-      for r in report.results.dropFirst() { lines.append(row(report.checkpoint, report, r)) }
+    for fraction in fractions {
+      let group = reports.filter { $0.trainFraction == fraction }
+      if let first = group.first, let baseline = first.results.first {
+        lines.append(row("(none)", first, baseline))
+      }
+      for report in group {
+        for r in report.results.dropFirst() { lines.append(row(report.checkpoint, report, r)) }
+      }
     }
     return lines.joined(separator: "\n")
   }

@@ -28,17 +28,21 @@ public enum Evaluator {
     public var probe: LinearProbe.Options
     /// Segmentation head settings (`--probe head`).
     public var head: SegmentationProbe.Options
+    /// U-Net decoder settings (`--probe unet`).
+    public var unet: UNetProbe.Options
 
     /// Defaults: 64 pixels per window, batches of 16.
     public init(
       seed: UInt64 = 0, pixelsPerWindow: Int = 64, batch: Int = 16,
-      probe: LinearProbe.Options = .init(), head: SegmentationProbe.Options = .init()
+      probe: LinearProbe.Options = .init(), head: SegmentationProbe.Options = .init(),
+      unet: UNetProbe.Options = .init()
     ) {
       self.seed = seed
       self.pixelsPerWindow = pixelsPerWindow
       self.batch = batch
       self.probe = probe
       self.head = head
+      self.unet = unet
     }
   }
 
@@ -214,10 +218,49 @@ public enum Evaluator {
         confusion: confusion)
     }
 
+    func unet(_ name: String) -> ProbeResult {
+      var confusion = ConfusionMatrix(classes: classes)
+      let d = encoder.featureDimension
+      guard let size = split.train.first?.size else {
+        return ProbeResult(
+          name: name, features: d, trainSamples: 0, testSamples: 0, confusion: confusion)
+      }
+      let shapes = encoder.stageShapes(windowSize: size)
+      func maps(_ windows: [ProbeWindow]) -> UNetProbe.StageMaps {
+        var out = UNetProbe.StageMaps(shapes: shapes)
+        for start in stride(from: 0, to: windows.count, by: options.batch) {
+          out.append(
+            encoder.stageMaps(Array(windows[start..<min(start + options.batch, windows.count)])))
+        }
+        return out
+      }
+      let trainLabels = split.train.flatMap(\.labels)
+      let labelled = trainLabels.count { $0 >= 0 }
+      guard labelled > 0 else {
+        return ProbeResult(
+          name: name, features: d, trainSamples: 0, testSamples: 0, confusion: confusion)
+      }
+      let probe = UNetProbe(
+        maps: maps(split.train), labels: trainLabels, outputSize: size, classes: classes,
+        seed: options.seed, options: options.unet)
+      var tested = 0
+      for start in stride(from: 0, to: split.test.count, by: options.batch * 8) {
+        let chunk = Array(split.test[start..<min(start + options.batch * 8, split.test.count)])
+        let predicted = probe.predict(maps: maps(chunk), batch: options.batch)
+        let truth = chunk.flatMap(\.labels)
+        confusion.add(truth: truth, prediction: predicted)
+        tested += truth.count { $0 >= 0 }
+      }
+      return ProbeResult(
+        name: name, features: shapes.reduce(0) { $0 + $1.c }, trainSamples: labelled,
+        testSamples: tested, confusion: confusion)
+    }
+
     let baseline = linear("1×1 head on input (\(encoder.input.label))", encoded: false)
     switch kind {
     case .linear: return [baseline, linear(name, encoded: true)]
     case .head: return [baseline, head(name + ", head")]
+    case .unet: return [baseline, unet(name + ", unet")]
     }
   }
 }
@@ -229,4 +272,7 @@ public enum ProbeKind: String, Sendable, CaseIterable, Codable {
   case linear
   /// A trained per-pixel segmentation head on the feature map (both tasks).
   case head
+  /// A trained U-Net-style decoder with skip connections from every encoder stage (both tasks;
+  /// per-pixel land cover).
+  case unet
 }

@@ -166,6 +166,17 @@ public final class FrozenEncoder {
     return ProbeFeatures.concatenateChannels(parts)
   }
 
+  /// Every stage's output for a batch of windows, finest first (strides 2, 4, 8, 16 for the
+  /// four-stage encoders), as copies: `[N, widths[i], H/2^(i+1), W/2^(i+1)]`.
+  public func stageMaps(_ windows: [ProbeWindow]) -> [Tensor] {
+    encoder.forwardFeatures(tensor(windows))
+    return encoder.stageMaps.map { map in
+      let copy = Tensor(shape: map.shape)
+      copy.copy(from: map)
+      return copy
+    }
+  }
+
   /// Channels of ``featureMap(_:stages:)``.
   public func featureMapChannels(stages: Int) -> Int {
     encoder.config.widths.suffix(max(1, stages)).reduce(0, +)

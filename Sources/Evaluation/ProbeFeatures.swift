@@ -90,6 +90,25 @@ public struct ProbeFeatures {
     return Self.concatenateChannels(maps)
   }
 
+  /// Every stage's output, finest first, each encoder's maps concatenated along channels (see
+  /// ``FrozenEncoder/stageMaps(_:)``).
+  public func stageMaps(_ windows: [ProbeWindow]) -> [Tensor] {
+    let perEncoder = encoders.map { $0.stageMaps(windows) }
+    return (0..<perEncoder[0].count).map { s in
+      Self.concatenateChannels(perEncoder.map { $0[s] })
+    }
+  }
+
+  /// `(channels, h, w)` of each stage map of ``stageMaps(_:)`` for `size`-pixel windows.
+  public func stageShapes(windowSize size: Int) -> [(c: Int, h: Int, w: Int)] {
+    let widths = encoders[0].encoder.config.widths
+    return widths.indices.map { s in
+      let channels = encoders.reduce(0) { $0 + $1.encoder.config.widths[s] }
+      let edge = size >> (s + 1)
+      return (channels, edge, edge)
+    }
+  }
+
   /// Channels of ``featureMaps(_:stages:)``.
   public func featureMapChannels(stages: Int) -> Int {
     encoders.reduce(0) { $0 + $1.featureMapChannels(stages: stages) }

@@ -44,43 +44,46 @@ public struct FixtureWorldSummary: Sendable {
 
   /// The summary as JSON (for `tandem fixtures --json`).
   public var json: JSONValue {
-    .fields([
-      ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
-      ("dates", .integer(config.dates)),
-      ("seed", .integer(Int(config.seed))), ("flood", .bool(config.flood)),
-      ("preset", .string(config.preset.rawValue)), ("files", .integer(files.count)),
-      ("bytes", .integer(totalBytes)), ("s1_items", .integer(s1Items)),
-      ("s2_items", .integer(s2Items)),
-      ("label_items", .integer(labelItems)),
-      (
-        "tile_roles",
-        .fields(tiles.map { ($0.id, .string($0.role.rawValue)) })
-      ),
-      (
-        "class_statistics",
-        .array(
-          classStatistics.map { s in
-            .fields([
-              ("class", .string(s.landCover.name)),
-              ("fraction", .number(Self.round(s.fraction, 4))),
-              ("s1_vv_db", .number(Self.round(s.s1MeanVVdB, 2))),
-              ("s1_vh_db", .number(Self.round(s.s1MeanVHdB, 2))),
-              ("s2_mean", .array(s.s2MeanReflectance.map { .number(Self.round($0, 0)) })),
-            ])
-          })
-      ),
-      (
-        "cloud_cover",
-        .fields(cloudCover.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })
-      ),
-      (
-        "water_fraction",
-        .fields(
-          waterFraction.sorted { $0.key < $1.key }.map {
-            ($0.key, .number(Self.round($0.value, 4)))
-          })
-      ),
-    ])
+    .fields(
+      [
+        ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
+        ("dates", .integer(config.dates)),
+        ("seed", .integer(Int(config.seed))), ("flood", .bool(config.flood)),
+        ("preset", .string(config.preset.rawValue)),
+      ] + (config.version == .v1 ? [] : [("version", .integer(config.version.rawValue))]) + [
+        ("files", .integer(files.count)),
+        ("bytes", .integer(totalBytes)), ("s1_items", .integer(s1Items)),
+        ("s2_items", .integer(s2Items)),
+        ("label_items", .integer(labelItems)),
+        (
+          "tile_roles",
+          .fields(tiles.map { ($0.id, .string($0.role.rawValue)) })
+        ),
+        (
+          "class_statistics",
+          .array(
+            classStatistics.map { s in
+              .fields([
+                ("class", .string(s.landCover.name)),
+                ("fraction", .number(Self.round(s.fraction, 4))),
+                ("s1_vv_db", .number(Self.round(s.s1MeanVVdB, 2))),
+                ("s1_vh_db", .number(Self.round(s.s1MeanVHdB, 2))),
+                ("s2_mean", .array(s.s2MeanReflectance.map { .number(Self.round($0, 0)) })),
+              ])
+            })
+        ),
+        (
+          "cloud_cover",
+          .fields(cloudCover.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })
+        ),
+        (
+          "water_fraction",
+          .fields(
+            waterFraction.sorted { $0.key < $1.key }.map {
+              ($0.key, .number(Self.round($0.value, 4)))
+            })
+        ),
+      ])
   }
 
   static func round(_ v: Double, _ digits: Int) -> Double {
@@ -113,9 +116,11 @@ public enum FixtureWorld {
   ) -> (
     s2: Landscape, s1: Landscape
   ) {
-    let main = Landscape(size: tile.size, seed: tile.seed)
+    let main = Landscape(size: tile.size, seed: tile.seed, version: tile.version)
     if preset == .decoupled {
-      return (main, Landscape(size: tile.size, seed: tile.seed ^ 0x5DEC_0C1E_D000))
+      return (
+        main, Landscape(size: tile.size, seed: tile.seed ^ 0x5DEC_0C1E_D000, version: tile.version)
+      )
     }
     return (main, main)
   }
@@ -509,7 +514,7 @@ public enum FixtureWorld {
       ("tandem:tile", .string(tile.id)), ("tandem:role", .string(tile.role.rawValue)),
       ("tandem:seed", .integer(Int(tile.seed))), ("tandem:world_seed", .integer(Int(config.seed))),
       ("tandem:preset", .string(config.preset.rawValue)),
-    ]
+    ] + (config.version == .v1 ? [] : [("tandem:world_version", .integer(config.version.rawValue))])
   }
 
   /// `source` links from a label item to the imagery items of the same tile (on `days`, or all).
@@ -626,24 +631,26 @@ public enum FixtureWorld {
       ),
       (
         "tandem:world",
-        .fields([
-          ("seed", .integer(Int(config.seed))), ("preset", .string(config.preset.rawValue)),
-          ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
-          ("dates", .integer(config.dates)), ("flood", .bool(config.flood)),
-          (
-            "tile_roles",
-            .fields(
-              plans.map {
-                (
-                  $0.id,
-                  .fields([
-                    ("role", .string($0.role.rawValue)), ("seed", .integer(Int($0.seed))),
-                    ("epsg", .integer($0.geo.epsg)),
-                  ])
-                )
-              })
-          ),
-        ])
+        .fields(
+          [
+            ("seed", .integer(Int(config.seed))), ("preset", .string(config.preset.rawValue)),
+            ("tiles", .integer(config.tiles)), ("size", .integer(config.size)),
+            ("dates", .integer(config.dates)), ("flood", .bool(config.flood)),
+          ] + (config.version == .v1 ? [] : [("version", .integer(config.version.rawValue))]) + [
+            (
+              "tile_roles",
+              .fields(
+                plans.map {
+                  (
+                    $0.id,
+                    .fields([
+                      ("role", .string($0.role.rawValue)), ("seed", .integer(Int($0.seed))),
+                      ("epsg", .integer($0.geo.epsg)),
+                    ])
+                  )
+                })
+            )
+          ])
       ),
       (
         "links",

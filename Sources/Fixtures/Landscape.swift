@@ -44,6 +44,20 @@ public struct Landscape: Sendable {
   var floodOrder: [Int32]
   /// How many pixels a flood at full stage covers.
   var floodCapacity: Int
+  /// What each pixel's surface is made of (``Material`` raw values), shared by both sensors;
+  /// empty in a version-1 world, whose sensors render from the class alone.
+  var material: [UInt8] = []
+  /// A per-pixel attribute in [0, 1] whose meaning depends on the material (crown lighting,
+  /// grass dryness, furrow phase, …); empty in a version-1 world.
+  var attribute: [Float] = []
+  /// Structure the version-2 refinement reads: the Voronoi patch of each pixel, each patch's
+  /// class before within-patch edits, a per-field identifier (cropland), the distance to the
+  /// river centreline and the river's half width.
+  var cell: [Int32] = []
+  var cellClasses: [LandCover] = []
+  var fieldID: [UInt32] = []
+  var riverDistance: [Float] = []
+  var riverHalfWidth: Float = 0
 
   /// Generates the landscape of a tile from its world seed.
   public init(size: Int, seed: UInt64) {
@@ -198,6 +212,8 @@ public struct Landscape: Sendable {
     for _ in seedsX.indices { cellVigor.append(Float(rng.uniform(-1, 1))) }
     var fieldRNGSeed = SeededGenerator(seed: seed, stream: 4)
     let fieldSalt = fieldRNGSeed.next()
+    var cellOf = [Int32](repeating: 0, count: n)
+    var fieldID = [UInt32](repeating: 0, count: n)
 
     for y in 0..<size {
       for x in 0..<size {
@@ -221,6 +237,7 @@ public struct Landscape: Sendable {
           }
         }
         var cls = cellClass[best]
+        cellOf[i] = Int32(best)
         var patchVigor = cellVigor[best]
         let fine = detail[i]
         switch cls {
@@ -236,6 +253,7 @@ public struct Landscape: Sendable {
               seed: fieldSalt, stream: UInt64(best), UInt64(fx & 0xFFFF), UInt64(fy & 0xFFFF))
             phase[i] = field.nextUnitFloat()
             patchVigor = field.nextUnitFloat() * 2 - 1
+            fieldID[i] = UInt32(truncatingIfNeeded: field.next())
           }
         case .grassland:
           if fine > 0.45 { cls = .forest }  // copses
@@ -280,6 +298,11 @@ public struct Landscape: Sendable {
     self.elevation = elevation
     self.vigor = vigor
     self.phase = phase
+    self.cell = cellOf
+    self.cellClasses = cellClass
+    self.fieldID = fieldID
+    self.riverDistance = riverDistance
+    self.riverHalfWidth = Float(halfWidth)
   }
 
   /// The water mask (1 water, 0 land) at flood stage `stage` in [0, 1]: permanent water plus the

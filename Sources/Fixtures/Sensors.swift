@@ -236,6 +236,8 @@ enum SensorModel {
     let haze = Float(a.haze) * 10000
     let noise = nuisance.noiseScale
     var pixel = [Float](repeating: 0, count: 6)
+    let context = !landscape.material.isEmpty
+    let season = Phenology.greenness(LandCover.forest.rawValue, phase: 0, doy: doy)
     for y in 0..<size {
       for x in 0..<size {
         let i = y * size + x
@@ -253,7 +255,12 @@ enum SensorModel {
         let shade = 1 - 0.6 * min(shadow * 1.5, 1)
         let tex = 1 + 0.07 * texture[i]
         for b in 0..<6 {
-          var r = surface(cls, flooded: flooded, green: g, vigor: v, band: b)
+          var r =
+            context
+            ? surfaceV2(
+              material: landscape.material[i], attribute: landscape.attribute[i],
+              flooded: flooded, green: g, vigor: v, season: season, band: b)
+            : surface(cls, flooded: flooded, green: g, vigor: v, band: b)
           r *= tex * shade
           let cloud = cloudSpectrum[b] * (0.85 + 0.15 * cloudTexture[i])
           r = (1 - alpha) * r + alpha * cloud
@@ -298,15 +305,23 @@ enum SensorModel {
     let moisture = Float(a.moisture)
     let wind = Float(a.wind)
     let looks = nuisance.looks
+    let context = !landscape.material.isEmpty
+    let season = Phenology.greenness(LandCover.forest.rawValue, phase: 0, doy: doy)
     for y in 0..<size {
       for x in 0..<size {
         let i = y * size + x
         let cls = landscape.classes[i]
         let isWater = water[i] == 1
         let g = Phenology.greenness(cls, phase: landscape.phase[i], doy: doy)
-        var (dbVV, dbVH) = backscatter(
-          cls, flooded: isWater, green: g, vigor: landscape.vigor[i], moisture: moisture,
-          wind: wind)
+        var (dbVV, dbVH) =
+          context
+          ? backscatterV2(
+            material: landscape.material[i], attribute: landscape.attribute[i],
+            flooded: isWater, green: g, vigor: landscape.vigor[i], season: season,
+            moisture: moisture, wind: wind)
+          : backscatter(
+            cls, flooded: isWater, green: g, vigor: landscape.vigor[i], moisture: moisture,
+            wind: wind)
         // Incidence-angle dependence: backscatter falls with angle, much faster over water.
         let theta = Float(
           a.incidenceWest + (a.incidenceEast - a.incidenceWest) * (Double(x) + 0.5) / Double(size))
@@ -316,7 +331,7 @@ enum SensorModel {
         if !isWater {
           dbVV += 1.2 * texture[i]
           dbVH += 1.2 * texture[i]
-          if cls == LandCover.urban.rawValue && scatterers[i] > 0.35 {
+          if !context && cls == LandCover.urban.rawValue && scatterers[i] > 0.35 {
             dbVV += 6  // corner reflectors: buildings facing the sensor
             dbVH += 3
           }

@@ -29,11 +29,14 @@ public struct FixtureWorldConfig: Sendable, Hashable {
   public var flood: Bool
   /// Nuisance preset (and whether S1 is decoupled).
   public var preset: WorldPreset
+  /// Appearance model (version 1: per-class spectra; version 2: shared materials, spatial
+  /// structure carries the class).
+  public var version: WorldVersion
 
   /// A configuration; call `validate()` before use (`FixtureWorld.generate` does).
   public init(
     tiles: Int = 4, size: Int = 512, dates: Int = 3, seed: UInt64 = 42, flood: Bool = false,
-    preset: WorldPreset = .base
+    preset: WorldPreset = .base, version: WorldVersion = .v1
   ) {
     self.tiles = tiles
     self.size = size
@@ -41,6 +44,7 @@ public struct FixtureWorldConfig: Sendable, Hashable {
     self.seed = seed
     self.flood = flood
     self.preset = preset
+    self.version = version
   }
 
   /// Throws when a parameter is out of range.
@@ -75,11 +79,22 @@ public struct TilePlan: Sendable {
   public var s2: [S2Acquisition]
   /// Day of the flood peak (days since 1970-01-01), when the world has a flood.
   public var floodPeakDay: Int?
+  /// The world's appearance model (it also sets the flood's time course).
+  public var version: WorldVersion = .v1
 
-  /// Flood stage in [0, 1] on `day`: dry before the peak, full for two days, receding over eight.
+  /// Flood stage in [0, 1] on `day`. Version 1: dry before the peak, full for two days,
+  /// receding over eight. Version 2: rising over the two days before the peak, full for five
+  /// days, receding over twelve (river floods last weeks, so S1/S2 pairs a few days apart
+  /// mostly see the same water).
   public func floodStage(day: Int) -> Double {
     guard let peak = floodPeakDay else { return 0 }
     let dt = Double(day - peak)
+    if version == .v2 {
+      if dt <= -2 { return 0 }
+      if dt < 0 { return (dt + 2) / 2 }
+      if dt <= 4 { return 1 }
+      return max(0, 1 - (dt - 4) / 12)
+    }
     if dt < 0 { return 0 }
     if dt <= 1 { return 1 }
     return max(0, 1 - (dt - 1) / 8)
@@ -164,7 +179,8 @@ extension FixtureWorldConfig {
       }
       return TilePlan(
         index: i, id: i < 10 ? "t0\(i)" : "t\(i)", role: role, seed: tileSeed, geo: geo,
-        size: size, s1: s1, s2: s2, floodPeakDay: flood ? s1[dates / 2].day : nil)
+        size: size, s1: s1, s2: s2, floodPeakDay: flood ? s1[dates / 2].day : nil,
+        version: version)
     }
   }
 }

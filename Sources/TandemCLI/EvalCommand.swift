@@ -34,13 +34,18 @@ enum EvalCommand {
       .value("catalog", valueName: "SRC", help: "STAC catalog with imagery and labels items."),
       .value(
         "probe", valueName: "P",
-        help: "linear (default) or head (trained per-pixel segmentation head, both tasks)."),
+        help:
+          "linear (default), head (trained per-pixel segmentation head at stride 8) or unet "
+          + "(trained U-Net decoder with skip connections from every encoder stage); head and "
+          + "unet score every pixel (per-pixel land cover)."),
       .value(
         "modality", valueName: "S",
         help: "Input: s2 (landcover default), s1 (flood default) or s1+s2 (both encoders)."),
       .value(
         "train-fraction", valueName: "F",
-        help: "Fit the probe on a seeded fraction F of probe-train locations (default 1)."),
+        help:
+          "Fit the probe on a seeded fraction F of probe-train locations (default 1); a comma "
+          + "list (e.g. 0.01,0.1,1) evaluates every checkpoint at each fraction (nested subsets)."),
       .value(
         "size", valueName: "PX",
         help: "Window edge (default: the first run's; 128 for random alone)."),
@@ -63,7 +68,7 @@ enum EvalCommand {
     }
     let probeName = try parsed.value("probe", default: "linear")
     guard let probe = ProbeKind(rawValue: probeName) else {
-      throw parsed.usageError("--probe must be linear or head, not '\(probeName)'")
+      throw parsed.usageError("--probe must be linear, head or unet, not '\(probeName)'")
     }
     var input: ProbeInput?
     if let m = parsed.string("modality") {
@@ -96,9 +101,17 @@ enum EvalCommand {
         if size == nil { size = reference?.size }
       }
     }
-    let fraction = try parsed.value("train-fraction", default: 1.0)
-    guard fraction > 0 && fraction <= 1 else {
-      throw parsed.usageError("--train-fraction must be in (0, 1], not \(fraction)")
+    var fractions: [Double] = []
+    for text in (parsed.string("train-fraction") ?? "1").split(separator: ",") {
+      guard let fraction = Double(text.trimmingCharacters(in: .whitespaces)), fraction > 0,
+        fraction <= 1
+      else {
+        throw parsed.usageError("--train-fraction must be in (0, 1], not '\(text)'")
+      }
+      if !fractions.contains(fraction) { fractions.append(fraction) }
+    }
+    guard !fractions.isEmpty else {
+      throw parsed.usageError("--train-fraction needs at least one value in (0, 1]")
     }
     let seed = try parsed.value("seed", default: UInt64(0))
     let threads = try parsed.value("blas-threads", default: 2)
@@ -107,17 +120,20 @@ enum EvalCommand {
     let json = parsed.flag("json")
     let quiet = parsed.flag("quiet")
     let sourceOptions = try IOOptions.sourceOptions(from: parsed)
-    let requests = checkpoints.map { checkpoint in
-      var request = EvaluationRequest(
-        checkpoint: checkpoint, catalog: catalog, task: task, input: input, probe: probe,
-        trainFraction: fraction, windowSize: size, model: model, seed: seed,
-        sourceOptions: sourceOptions)
-      request.reference = reference
-      return request
+    let requests = fractions.flatMap { fraction in
+      checkpoints.map { checkpoint in
+        var request = EvaluationRequest(
+          checkpoint: checkpoint, catalog: catalog, task: task, input: input, probe: probe,
+          trainFraction: fraction, windowSize: size, model: model, seed: seed,
+          sourceOptions: sourceOptions)
+        request.reference = reference
+        return request
+      }
     }
     let reports = try await EvaluationRun.run(requests) { line, request in
       if !quiet {
-        let prefix = checkpoints.count > 1 ? "[\(request.checkpoint)] " : ""
+        let fraction = fractions.count > 1 ? " f=\(request.trainFraction)" : ""
+        let prefix = requests.count > 1 ? "[\(request.checkpoint)\(fraction)] " : ""
         FileHandle.standardError.write(Data((prefix + line + "\n").utf8))
       }
     }

@@ -23,6 +23,12 @@ enum FixturesCommand {
       .value(
         "preset", valueName: "P", help: "Nuisance preset: base, heavy-nuisance or decoupled.",
         default: "base"),
+      .value(
+        "world-version", valueName: "V",
+        help:
+          "Appearance model: 1 (per-class spectra) or 2 (shared materials; spatial structure "
+          + "carries the class, S1 water look-alikes, longer flood).",
+        default: "1"),
       .flag("json", help: "Print the summary as JSON."),
       .flag("quiet", short: "q", help: "No progress lines."),
     ],
@@ -35,10 +41,15 @@ enum FixturesCommand {
           "invalid value '\(presetName)' for --preset: expected one of "
             + WorldPreset.allCases.map(\.rawValue).joined(separator: ", "))
       }
+      let versionValue: Int = try parsed.value("world-version", default: 1)
+      guard let version = WorldVersion(rawValue: versionValue) else {
+        throw parsed.usageError(
+          "invalid value '\(versionValue)' for --world-version: expected 1 or 2")
+      }
       let config = FixtureWorldConfig(
         tiles: try parsed.value("tiles", default: 4), size: try parsed.value("size", default: 512),
         dates: try parsed.value("dates", default: 3), seed: try parsed.value("seed", default: 42),
-        flood: parsed.flag("flood"), preset: preset)
+        flood: parsed.flag("flood"), preset: preset, version: version)
       do {
         try config.validate()
       } catch let error as FixturesError {

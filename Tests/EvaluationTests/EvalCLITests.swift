@@ -115,6 +115,34 @@ struct EvalCLITests {
     }
     #expect(
       FileManager.default.fileExists(atPath: run + "/eval/flood-s1s2-head-seed0-f0.5.json"))
+
+    // The U-Net probe on per-pixel land cover at two train fractions in one command: every
+    // checkpoint at each fraction, nested subsets of the same windows.
+    let unet = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
+      "landcover", "--probe", "unet", "--train-fraction", "0.1,1", "--catalog", fixtureCatalog,
+      "--json", "--quiet", "--no-save",
+    ])
+    try #require(unet.status == 0, "\(unet.stderr)")
+    let unetReports = try unet.stdout.split(separator: "\n").map { try json(String($0)) }
+    #expect(unetReports.map { $0["train_fraction"] as? Double } == [0.1, 0.1, 1, 1])
+    #expect(unetReports.map { $0["checkpoint"] as? String } == [run, "random:1", run, "random:1"])
+    #expect(unetReports.map { $0["train_locations"] as? Int } == [10, 10, 100, 100])
+    for report in unetReports {
+      #expect(report["probe"] as? String == "unet")
+      let r = try #require(report["results"] as? [[String: Any]])
+      #expect((r[0]["name"] as? String)?.hasPrefix("1×1 head on input") == true)
+      #expect((r[1]["name"] as? String)?.hasSuffix(", unet") == true)
+      for x in r { try checkResult(x, classes: 6) }
+    }
+    let unetTable = try TandemCLI.run([
+      "eval", "--checkpoint", run, "--task", "flood", "--probe", "unet", "--train-fraction",
+      "0.1,1", "--catalog", fixtureCatalog, "--quiet", "--no-save",
+    ])
+    try #require(unetTable.status == 0, "\(unetTable.stderr)")
+    #expect(unetTable.stdout.contains("| checkpoint | train fraction | probe | OA |"))
+    #expect(unetTable.stdout.contains("| (none) | 0.1 | 1×1 head on input (s1) |"))
+    #expect(unetTable.stdout.contains("| (none) | 1 | 1×1 head on input (s1) |"))
     let table = try TandemCLI.run([
       "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
       "landcover", "--catalog", fixtureCatalog, "--quiet", "--no-save",
@@ -230,8 +258,11 @@ struct EvalCLITests {
   }
 
   @Test(arguments: [
-    (["--task", "landcover", "--probe", "conv"], Int32(64), "--probe must be linear or head"),
+    (
+      ["--task", "landcover", "--probe", "conv"], Int32(64), "--probe must be linear, head or unet"
+    ),
     (["--task", "flood", "--train-fraction", "0"], 64, "--train-fraction must be in (0, 1]"),
+    (["--task", "flood", "--train-fraction", "0.1,x"], 64, "--train-fraction must be in (0, 1]"),
     (["--task", "flood", "--modality", "s1s3"], 64, "s1, s2 or s1+s2"),
     (["--task", "roads"], 64, "--task must be"),
     (["--task", "flood", "--modality", "s3"], 64, "--modality"),

@@ -1,0 +1,217 @@
+import Foundation
+import NN
+import TandemBase
+
+/// A trained U-Net-style decoder on a frozen encoder's stage outputs (`--probe unet`): the
+/// decoder (``UNetDecoder``: upsample, concatenate the next finer stage, 3×3 conv → BN → ReLU,
+/// per level; 1×1 classifier; bilinear to the window) is trained with per-pixel cross-entropy
+/// (no-data labels ignored) and AdamW on a cosine schedule; the encoder's weights never change.
+///
+/// Stage maps are standardized per channel with the training set's statistics, like the other
+/// probes' features. Deterministic: the decoder's init and the minibatch order come from `seed`.
+public final class UNetProbe {
+  /// Training settings.
+  public struct Options: Sendable, Equatable {
+    /// Channels of every decoder level.
+    public var width: Int
+    /// Passes over the training windows…
+    public var epochs: Int
+    /// …but at least this many optimizer steps (small training sets, e.g. `--train-fraction`
+    /// 0.01, still get a trained decoder).
+    public var minimumSteps: Int
+    /// Windows per step.
+    public var batch: Int
+    /// Peak AdamW learning rate (cosine decay to 0).
+    public var learningRate: Float
+    /// AdamW weight decay.
+    public var weightDecay: Float
+
+    /// Defaults suited to a few hundred to a few thousand 64–128 px windows.
+    public init(
+      width: Int = 16, epochs: Int = 6, minimumSteps: Int = 120, batch: Int = 16,
+      learningRate: Float = 3e-3, weightDecay: Float = 1e-4
+    ) {
+      self.width = width
+      self.epochs = epochs
+      self.minimumSteps = minimumSteps
+      self.batch = batch
+      self.learningRate = learningRate
+      self.weightDecay = weightDecay
+    }
+  }
+
+  /// Stage maps of a set of windows: one `[count, C_i, h_i, w_i]` array per stage, finest first.
+  public struct StageMaps {
+    /// Values per stage, row-major `count × C_i × h_i × w_i`.
+    public var values: [[Float]]
+    /// `(channels, h, w)` per stage.
+    public var shapes: [(c: Int, h: Int, w: Int)]
+    /// Windows.
+    public var count: Int
+
+    /// Empty maps for `shapes`.
+    public init(shapes: [(c: Int, h: Int, w: Int)]) {
+      self.shapes = shapes
+      values = shapes.map { _ in [] }
+      count = 0
+    }
+
+    /// Appends a batch of stage tensors `[k, C_i, h_i, w_i]` (finest first).
+    public mutating func append(_ maps: [Tensor]) {
+      precondition(maps.count == shapes.count, "stage count")
+      for (s, m) in maps.enumerated() {
+        precondition(
+          m.dim(1) == shapes[s].c && m.dim(2) == shapes[s].h && m.dim(3) == shapes[s].w,
+          "stage \(s) map \(m.shape) vs \(shapes[s])")
+        values[s] += m.values
+      }
+      count += maps[0].dim(0)
+    }
+  }
+
+  /// Classes and window size it predicts.
+  public let classes: Int
+  public let outputSize: Int
+  /// Mean training loss over the last epoch's steps.
+  public private(set) var finalLoss: Float = .nan
+  /// Optimizer steps taken.
+  public private(set) var steps = 0
+  private let decoder: UNetDecoder
+  private let shapes: [(c: Int, h: Int, w: Int)]
+  private let mean: [[Float]]
+  private let inverseStd: [[Float]]
+
+  /// Trains a decoder on `maps` against `labels` (`maps.count × outputSize²`, −1 = no data).
+  public init(
+    maps: StageMaps, labels: [Int], outputSize: Int, classes: Int, seed: UInt64,
+    options: Options = Options()
+  ) {
+    let count = maps.count
+    let pixels = outputSize * outputSize
+    precondition(labels.count == count * pixels, "labels and maps disagree")
+    self.classes = classes
+    self.outputSize = outputSize
+    shapes = maps.shapes
+
+    var mean: [[Float]] = []
+    var inverseStd: [[Float]] = []
+    for (s, shape) in maps.shapes.enumerated() {
+      let plane = shape.h * shape.w
+      var m = [Float](repeating: 0, count: shape.c)
+      var inv = [Float](repeating: 1, count: shape.c)
+      if count > 0 {
+        maps.values[s].withUnsafeBufferPointer { v in
+          for c in 0..<shape.c {
+            var sum = 0.0
+            var sumSq = 0.0
+            for i in 0..<count {
+              let base = (i * shape.c + c) * plane
+              for p in 0..<plane {
+                let x = Double(v[base + p])
+                sum += x
+                sumSq += x * x
+              }
+            }
+            let n = Double(count * plane)
+            let mu = sum / n
+            let sd = max(sumSq / n - mu * mu, 0).squareRoot()
+            m[c] = Float(mu)
+            inv[c] = sd > 1e-6 ? Float(1 / sd) : 1
+          }
+        }
+      }
+      mean.append(m)
+      inverseStd.append(inv)
+    }
+    self.mean = mean
+    self.inverseStd = inverseStd
+
+    decoder = UNetDecoder(
+      stageChannels: maps.shapes.map(\.c), width: options.width, classes: classes,
+      outputSize: (outputSize, outputSize), seed: seed)
+    guard count > 0 else { return }
+    let optimizer = AdamW(
+      store: decoder.store, learningRate: options.learningRate, weightDecay: options.weightDecay)
+    let loss = CrossEntropyLoss(ignoreIndex: -1)
+    var rng = SeededGenerator(seed: seed, stream: 0x554E_4554)  // "UNET"
+    var order = Array(0..<count)
+    let stepsPerEpoch = (count + options.batch - 1) / options.batch
+    let totalSteps = max(options.epochs * stepsPerEpoch, options.minimumSteps, 1)
+    decoder.isTraining = true
+    var epochLoss = 0.0
+    var epochSteps = 0
+    var position = count  // start with a shuffle
+    for step in 0..<totalSteps {
+      if position >= count {
+        // Fisher–Yates with the seeded generator: the same seed gives the same minibatches.
+        for i in stride(from: count - 1, to: 0, by: -1) {
+          order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+        }
+        position = 0
+        if epochSteps > 0 { finalLoss = Float(epochLoss / Double(epochSteps)) }
+        epochLoss = 0
+        epochSteps = 0
+      }
+      let chunk = Array(order[position..<min(position + options.batch, count)])
+      position += options.batch
+      var y = [Int32](repeating: -1, count: chunk.count * pixels)
+      for (k, i) in chunk.enumerated() {
+        for p in 0..<pixels { y[k * pixels + p] = Int32(labels[i * pixels + p]) }
+      }
+      decoder.store.zeroGradients()
+      let value = loss.forward(decoder.forward(standardized(maps, chunk)), labels: y)
+      decoder.backward(loss.backward())
+      let progress = Float(step) / Float(totalSteps)
+      optimizer.step(
+        learningRate: options.learningRate * 0.5 * (1 + Foundation.cos(Float.pi * progress)))
+      epochLoss += Double(value)
+      epochSteps += 1
+    }
+    if epochSteps > 0 { finalLoss = Float(epochLoss / Double(epochSteps)) }
+    steps = totalSteps
+    decoder.isTraining = false
+  }
+
+  /// Standardized stage tensors of windows `indices` of `maps`.
+  private func standardized(_ maps: StageMaps, _ indices: [Int]) -> [Tensor] {
+    shapes.enumerated().map { s, shape in
+      let plane = shape.h * shape.w
+      let block = shape.c * plane
+      let x = Tensor(shape: [indices.count, shape.c, shape.h, shape.w])
+      maps.values[s].withUnsafeBufferPointer { v in
+        for (k, i) in indices.enumerated() {
+          for c in 0..<shape.c {
+            let (m, sd) = (mean[s][c], inverseStd[s][c])
+            let src = i * block + c * plane
+            let dst = k * block + c * plane
+            for p in 0..<plane { x.data[dst + p] = (v[src + p] - m) * sd }
+          }
+        }
+      }
+      return x
+    }
+  }
+
+  /// Per-pixel class predictions `maps.count × outputSize²`, in batches.
+  public func predict(maps: StageMaps, batch: Int = 16) -> [Int] {
+    let pixels = outputSize * outputSize
+    var out = [Int](repeating: 0, count: maps.count * pixels)
+    for start in stride(from: 0, to: maps.count, by: batch) {
+      let chunk = Array(start..<min(start + batch, maps.count))
+      let logits = decoder.forward(standardized(maps, chunk))
+      for k in 0..<chunk.count {
+        let base = k * classes * pixels
+        for p in 0..<pixels {
+          var best = 0
+          var bestValue = logits.data[base + p]
+          for c in 1..<classes where logits.data[base + c * pixels + p] > bestValue {
+            best = c
+            bestValue = logits.data[base + c * pixels + p]
+          }
+          out[(start + k) * pixels + p] = best
+        }
+      }
+    }
+    return out
+  }
+}
