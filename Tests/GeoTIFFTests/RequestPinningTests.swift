@@ -100,7 +100,9 @@ struct RequestPinningTests {
     let a = try ds.decode(plan, fetched, using: decoder)
     let b = try ds.decode(plan, fetched, using: decoder)
     #expect(a == b)
-    #expect(decoder.openHandles == 1)
+    // Deflate blocks take the libdeflate fast path and open no libtiff handle; any other codec
+    // opens one, reused for the second decode.
+    #expect(decoder.openHandles <= 1)
     let expected: Int = (600 / 9 + 600 / 5) % 300
     #expect(a.value(band: 0, row: 0, column: 0) == Double(expected))
   }
