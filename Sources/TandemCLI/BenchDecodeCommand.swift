@@ -1,6 +1,7 @@
 import CommandLineKit
 import Foundation
 import GeoTIFF
+import Pipeline
 
 /// `tandem bench decode`: the libtiff decode limit of the tiles a `tandem bench pipeline
 /// --tiles-out` run fetched — CPU seconds for libtiff alone to decode exactly those tiles from
@@ -37,7 +38,7 @@ enum BenchDecodeCommand {
       maps.append((String(m[..<eq]), String(m[m.index(after: eq)...])))
     }
     guard let text = try? String(contentsOfFile: listPath, encoding: .utf8) else {
-      throw PipelineCLIError("cannot read the tile list \(listPath)")
+      throw PipelineError(location: listPath, message: "cannot read the tile list")
     }
     var samples = 0
     var byFile: [String: [TileReplay.Tile]] = [:]
@@ -48,7 +49,8 @@ enum BenchDecodeCommand {
         continue
       }
       guard fields.count >= 3, let ifd = UInt64(fields[1]), let strile = Int(fields[2]) else {
-        throw PipelineCLIError("\(listPath):\(number + 1): expected href, IFD offset, tile index")
+        throw PipelineError(
+          location: "\(listPath):\(number + 1)", message: "expected href, IFD offset, tile index")
       }
       var path = fields[0]
       for m in maps where path.hasPrefix(m.prefix) {
@@ -77,10 +79,4 @@ enum BenchDecodeCommand {
     print(String(decoding: data, as: UTF8.self))
     return ExitCode.success
   }
-}
-
-/// A failure of a bench subcommand that is not about arguments.
-struct PipelineCLIError: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
 }
