@@ -18,16 +18,19 @@ fi
 
 mkdir -p "$WORK"
 OUT="$WORK/fixture-check"
-rm -rf "$OUT" "$OUT-decoupled"
+rm -rf "$OUT" "$OUT-decoupled" "$OUT-v2"
 "$TANDEM_BIN" fixtures --out "$OUT" --tiles 3 --size 160 --dates 3 --flood --quiet >"$WORK/fixture-check.log"
 "$TANDEM_BIN" fixtures --out "$OUT-decoupled" --tiles 2 --size 96 --dates 2 --preset decoupled --quiet >>"$WORK/fixture-check.log"
+# World version 2 (the science comparison's world), heavy-nuisance preset.
+"$TANDEM_BIN" fixtures --out "$OUT-v2" --tiles 2 --size 128 --dates 2 --flood --world-version 2 \
+  --preset heavy-nuisance --quiet >>"$WORK/fixture-check.log"
 
 # Same command twice must give byte-identical trees.
 "$TANDEM_BIN" fixtures --out "$OUT-again" --tiles 3 --size 160 --dates 3 --flood --quiet >/dev/null
 diff -r "$OUT" "$OUT-again" >/dev/null || { echo "fixtures: same seed gave different files" >&2; exit 1; }
 rm -rf "$OUT-again"
 
-catalogs=("$OUT/catalog.json" "$OUT-decoupled/catalog.json")
+catalogs=("$OUT/catalog.json" "$OUT-decoupled/catalog.json" "$OUT-v2/catalog.json")
 [[ -f "$ROOT/Catalogs/fixture-world/catalog.json" ]] && catalogs+=("$ROOT/Catalogs/fixture-world/catalog.json")
 [[ -f "$ROOT/Catalogs/real/catalog.json" ]] && catalogs+=("$ROOT/Catalogs/real/catalog.json")
 "$VENV/bin/python" "$ROOT/Scripts/integration/check-fixtures.py" \
@@ -35,4 +38,4 @@ catalogs=("$OUT/catalog.json" "$OUT-decoupled/catalog.json")
 
 # Tandem's reader returns GDAL's pixels on the generated COGs.
 "$VENV/bin/python" "$ROOT/Scripts/integration/check-fixtures-pixels.py" "$TANDEM_BIN" "$WORK" \
-  "$OUT" "$OUT-decoupled"
+  "$OUT" "$OUT-decoupled" "$OUT-v2"
