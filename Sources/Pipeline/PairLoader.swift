@@ -109,6 +109,10 @@ public final class PairLoader: SampleLoader, Sendable {
   /// Recently decoded tiles as Float32 (nodata as NaN): a window is assembled from them, so a
   /// tile is decoded once however many windows touch it while it stays in the cache.
   public let tileCache: LRUCache<TileKey, [Float]>
+  /// Bypasses (and empties) `tileCache` while windows rarely share tiles, e.g. on a catalog far
+  /// larger than the cache, where caching costs more than it saves; nil with no cache or when
+  /// the cache is always used.
+  public let tileReuse: TileReuseMonitor<TileKey>?
   /// Counts (and optionally lists) the compressed tiles fetched for decoding.
   public let readLog: TileReadLog?
 
@@ -131,6 +135,8 @@ public final class PairLoader: SampleLoader, Sendable {
     /// No decoded-tile cache: `missingPlan` covers exactly the asset window, and its blocks are
     /// converted straight into the output (no per-tile arrays, no intermediate raster).
     var direct = false
+    /// Newly decoded tiles go into the decoded-tile cache (false while it is bypassed).
+    var cachesTiles = true
   }
 
   /// A decoded tile: object, tile column and row (full-resolution image, first band).
@@ -153,8 +159,8 @@ public final class PairLoader: SampleLoader, Sendable {
     dataset: PairDataset, windowSize: Int, normalization: Normalization,
     filter: WindowFilter = WindowFilter(), sourceOptions: SourceOptions, workers: Int,
     maxOpenDatasets: Int = 4096, memoryCacheBytes: Int = 256 << 20,
-    decodedCacheBytes: Int = 1 << 30, keepsInvalidAsNaN: Bool = false,
-    readLog: TileReadLog? = nil
+    decodedCacheBytes: Int = 1 << 30, decodedCachePolicy: DecodedCachePolicy = .adaptive(),
+    keepsInvalidAsNaN: Bool = false, readLog: TileReadLog? = nil
   ) {
     self.readLog = readLog
     self.keepsInvalidAsNaN = keepsInvalidAsNaN
@@ -168,6 +174,14 @@ public final class PairLoader: SampleLoader, Sendable {
     self.maxOpenDatasets = maxOpenDatasets
     self.memoryCache = memoryCacheBytes > 0 ? MemoryCache(capacity: memoryCacheBytes) : nil
     self.tileCache = LRUCache(capacity: decodedCacheBytes)
+    if case .adaptive(let window, let offBelow, let onAt) = decodedCachePolicy,
+      decodedCacheBytes > 0
+    {
+      self.tileReuse = TileReuseMonitor(
+        capacityBytes: decodedCacheBytes, window: window, offBelow: offBelow, onAt: onAt)
+    } else {
+      self.tileReuse = nil
+    }
   }
 
   /// The parsed COG behind `href` (opened once; concurrent callers share the same open).
@@ -234,7 +248,16 @@ public final class PairLoader: SampleLoader, Sendable {
     let r1 = min(image.blocksDown - 1, floorDiv(v0 + height - 1, th))
     var hits: [TileKey: [Float]] = [:]
     var missing: (c0: Int, c1: Int, r0: Int, r1: Int)?
-    if tileCache.capacity == 0 && image.bitsPerSample % 8 == 0 {
+    var useCache = tileCache.capacity > 0
+    if useCache, let tileReuse, c0 <= c1 && r0 <= r1 {
+      let keys = (r0...r1).lazy.flatMap { r in
+        (c0...c1).lazy.map { c in TileKey(href: reader.href, column: c, row: r) }
+      }
+      let decision = tileReuse.touch(keys, cost: tw * th * 4 + 64)
+      useCache = decision.useCache
+      if decision.change == .switchedOff { tileCache.removeAll() }
+    }
+    if !useCache && image.bitsPerSample % 8 == 0 {
       // Nothing is cached: plan the asset window itself (blocks map straight into it).
       var plan: WindowPlan?
       var blocks: FetchedBlocks?
@@ -255,7 +278,7 @@ public final class PairLoader: SampleLoader, Sendable {
       for r in r0...r1 {
         for c in c0...c1 {
           let key = TileKey(href: reader.href, column: c, row: r)
-          if let tile = tileCache.get(key) {
+          if useCache, let tile = tileCache.get(key) {
             hits[key] = tile
           } else if let m = missing {
             missing = (min(m.c0, c), max(m.c1, c), min(m.r0, r), max(m.r1, r))
@@ -278,9 +301,11 @@ public final class PairLoader: SampleLoader, Sendable {
       blocks = try await dataset.fetch(p)
       recordReads(p, href: reader.href, image: image)
     }
-    return FetchedAsset(
+    var asset = FetchedAsset(
       dataset: dataset, reader: reader, u0: u0, v0: v0, width: width, height: height,
       tileWidth: tw, tileHeight: th, hits: hits, missingPlan: plan, missingBlocks: blocks)
+    asset.cachesTiles = useCache
+    return asset
   }
 
   private func recordReads(_ plan: WindowPlan, href: String, image: TIFFImage) {
@@ -405,6 +430,8 @@ public final class PairLoader: SampleLoader, Sendable {
       let raster = try asset.dataset.decode(plan, blocks, using: decoder)
       let values = RasterFloats.convert(raster, nodata: asset.dataset.nodata)
       let w = plan.window
+      // Not when the cache was switched off since the fetch (it was emptied then).
+      let caching = asset.cachesTiles && (tileReuse?.isActive ?? true)
       // Split the decoded box into tiles and cache them.
       var ty = w.y
       while ty < w.y + w.height {
@@ -418,7 +445,7 @@ public final class PairLoader: SampleLoader, Sendable {
             for c in 0..<tileW { tile[r * tileW + c] = values[src + c] }
           }
           let key = TileKey(href: asset.reader.href, column: tx / tw, row: ty / th)
-          tileCache.put(key, tile, cost: tile.count * 4 + 64)
+          if caching { tileCache.put(key, tile, cost: tile.count * 4 + 64) }
           tiles[key] = tile
           tx += tileW
         }

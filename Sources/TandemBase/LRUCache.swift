@@ -92,6 +92,18 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
   }
 
+  /// Drops every entry (hit and miss counts are kept).
+  public func removeAll() {
+    state.withLock { s in
+      s.index.removeAll()
+      s.nodes.removeAll()
+      s.free.removeAll()
+      s.head = -1
+      s.tail = -1
+      s.cost = 0
+    }
+  }
+
   /// Total cost of the entries held.
   public var totalCost: Int { state.withLock { $0.cost } }
 

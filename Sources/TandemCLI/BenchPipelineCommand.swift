@@ -45,6 +45,12 @@ enum BenchPipelineCommand {
         help: "Decoded-tile cache in MB (0 = decode every window from its tiles).",
         default: "1024"),
       .value(
+        "decoded-cache-policy", valueName: "adaptive|always",
+        help:
+          "adaptive: bypass the decoded-tile cache while windows rarely share tiles (an LRU of its "
+          + "size would hit < 10 % of tile reads); always: use it whatever the reuse.",
+        default: "adaptive"),
+      .value(
         "range-cache", valueName: "mb",
         help: "In-memory cache of fetched compressed ranges in MB (0 = off).", default: "256"),
       .value(
@@ -78,6 +84,10 @@ enum BenchPipelineCommand {
     let seed = try parsed.value("seed", default: UInt64(0))
     let decodedCacheMB = try parsed.value("decoded-cache", default: 1024)
     let rangeCacheMB = try parsed.value("range-cache", default: 256)
+    let cachePolicy = parsed.string("decoded-cache-policy") ?? "adaptive"
+    guard cachePolicy == "adaptive" || cachePolicy == "always" else {
+      throw parsed.usageError("--decoded-cache-policy must be 'adaptive' or 'always'")
+    }
     let depthText = parsed.string("fetch-depth") ?? "auto"
     let fetchDepth: Int? = depthText == "auto" ? nil : Int(depthText)
     guard depthText == "auto" || (fetchDepth ?? 0) >= 1 else {
@@ -137,7 +147,9 @@ enum BenchPipelineCommand {
     let loader = PairLoader(
       dataset: dataset, windowSize: size, normalization: normalization,
       sourceOptions: sourceOptions, workers: threads, memoryCacheBytes: rangeCacheMB << 20,
-      decodedCacheBytes: decodedCacheMB << 20, readLog: readLog)
+      decodedCacheBytes: decodedCacheMB << 20,
+      decodedCachePolicy: cachePolicy == "adaptive" ? .adaptive() : .always,
+      readLog: readLog)
     let pipeline = StreamingPipeline(
       loader: loader, sampler: dataset.sampler(windowSize: size, seed: seed),
       configuration: PipelineConfiguration(
@@ -215,7 +227,7 @@ enum BenchPipelineCommand {
         String(
           format: "decoded-tile cache: %.1f%% hits (%d lookups), %.0f MB held",
           lookups == 0 ? 0 : 100 * Double(hits) / Double(lookups), lookups,
-          Double(loader.tileCache.totalCost) / 1e6))
+          Double(loader.tileCache.totalCost) / 1e6) + reuseSummary(loader.tileReuse))
       for message in stats.failureMessages.prefix(3) { print("  failure: \(message)") }
       let all = readLog.counts
       print(
@@ -242,6 +254,9 @@ enum BenchPipelineCommand {
       "bytes": result.bytes,
       "requests": result.requests, "failures": stats.failures,
       "tile_cache_hits": loader.tileCache.hitCount, "tile_cache_misses": loader.tileCache.missCount,
+      "decoded_cache_policy": cachePolicy,
+      "decoded_cache_bypassed_fraction":
+        ((loader.tileReuse?.bypassedFraction ?? 0) * 1000).rounded() / 1000,
       "peak_rss_mb": peakResidentMegabytes(), "range_cache_mb": rangeCacheMB,
       "fetch_depth": stats.fetchDepth, "fetch_depth_auto": stats.fetchDepthIsAutomatic,
       "recent_fetch_ms": (stats.recentFetchSeconds * 10_000).rounded() / 10,
@@ -374,4 +389,14 @@ func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
     thread.stackSize = 16 << 20
     thread.start()
   }
+}
+
+/// `; adaptive: bypassed for 97% of tile reads (an LRU of its size would hit 3.1% of the last
+/// 2048)`.
+func reuseSummary(_ monitor: TileReuseMonitor<PairLoader.TileKey>?) -> String {
+  guard let monitor else { return "" }
+  let ratio = monitor.lastRatio.map { String(format: "%.1f%%", $0 * 100) } ?? "—"
+  let bypassed = String(format: "%.0f%%", monitor.bypassedFraction * 100)
+  return "; adaptive: bypassed for \(bypassed) of tile reads (an LRU of its size would hit "
+    + "\(ratio) of the last \(monitor.window))"
 }
