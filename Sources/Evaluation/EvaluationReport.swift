@@ -29,6 +29,8 @@ public struct EvaluationReport: Sendable {
   /// Probe kind and the fraction of probe-train locations it was fitted on.
   public var probe: ProbeKind = .linear
   public var trainFraction: Double = 1
+  /// Class weights of a trained per-pixel probe (nil: linear probe).
+  public var classWeighting: ClassWeighting?
   /// Pretraining mode of the weights: `multimodal`, `simclr` or `random`.
   public var mode: String = ""
   /// Distinct locations (tile, x, y) behind the training and test windows.
@@ -76,7 +78,7 @@ public struct EvaluationReport: Sendable {
 
   /// The report as one JSON object (sorted keys).
   public func json() -> String {
-    let object: [String: Any] = [
+    var object: [String: Any] = [
       "task": task.rawValue, "checkpoint": checkpoint, "origin": origin, "modality": modality,
       "window_size": windowSize, "seed": seed, "train_windows": trainWindows,
       "test_windows": testWindows, "train_tiles": trainTiles, "test_tiles": testTiles,
@@ -85,6 +87,7 @@ public struct EvaluationReport: Sendable {
       "train_fraction": trainFraction, "mode": mode, "train_locations": trainLocations,
       "test_locations": testLocations,
     ]
+    if let classWeighting { object["class_weights"] = classWeighting.rawValue }
     let data =
       (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
     return String(decoding: data, as: UTF8.self)

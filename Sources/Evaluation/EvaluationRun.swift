@@ -30,6 +30,8 @@ public struct EvaluationRequest: Sendable {
   /// For random init: a run whose pairing thresholds and S2 bands to use, so that a comparison
   /// reads the same windows for every checkpoint (nil: `tandem train`'s defaults).
   public var reference: TrainingConfig?
+  /// Class weights of the trained per-pixel probes (`head`, `unet`); the linear probes ignore it.
+  public var classWeighting: ClassWeighting = .none
 
   /// Creates a request.
   public init(
@@ -189,7 +191,14 @@ public enum EvaluationRun {
         ? "encoder \(input.label) (random init)"
         : "encoder \(input.label) (\(config.mode.rawValue))"
       log("fitting probes on \(split.train.count) windows, testing on \(split.test.count)…")
-      let options = Evaluator.Options(seed: request.seed)
+      var options = Evaluator.Options(seed: request.seed)
+      options.head.classWeighting = request.classWeighting
+      options.unet.classWeighting = request.classWeighting
+      // The per-pixel baseline beside a head or U-Net (a 1×1 head on the input: a linear probe)
+      // is weighted the same way, so the comparison stays fair.
+      if request.probe != .linear && request.classWeighting == .balanced {
+        options.probe.balanced = true
+      }
       let results =
         request.task == .landcover && request.probe == .linear
         ? Evaluator.landcover(encoder: frozen, split: split, name: name, options: options)
@@ -202,6 +211,7 @@ public enum EvaluationRun {
         results: results, seconds: Date().timeIntervalSince(started))
       report.probe = request.probe
       report.trainFraction = request.trainFraction
+      if request.probe != .linear { report.classWeighting = request.classWeighting }
       report.mode = isRandom ? "random" : config.mode.rawValue
       report.testLocations = split.testLocations
       report.trainLocations = split.trainLocations

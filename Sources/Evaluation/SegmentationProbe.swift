@@ -24,12 +24,15 @@ public final class SegmentationProbe {
     /// Encoder stages the head reads: 2 = the last two stage outputs at stride 8 (the last one
     /// upsampled), so the head sees finer detail than the stride-16 map alone.
     public var stages: Int
+    /// Class weights of the cross-entropy.
+    public var classWeighting: ClassWeighting
 
     /// Defaults suited to a few hundred windows with coarse feature maps.
     public init(
       hidden: Int = 64, epochs: Int = 20, batch: Int = 16, learningRate: Float = 3e-3,
-      weightDecay: Float = 1e-4, stages: Int = 2
+      weightDecay: Float = 1e-4, stages: Int = 2, classWeighting: ClassWeighting = .none
     ) {
+      self.classWeighting = classWeighting
       self.stages = stages
       self.hidden = hidden
       self.epochs = epochs
@@ -96,7 +99,10 @@ public final class SegmentationProbe {
     guard count > 0 else { return }
     let optimizer = AdamW(
       store: head.store, learningRate: options.learningRate, weightDecay: options.weightDecay)
-    let loss = CrossEntropyLoss(ignoreIndex: -1)
+    let loss = CrossEntropyLoss(
+      ignoreIndex: -1,
+      classWeights: options.classWeighting.weights(
+        labels: labels, classes: classes))
     var rng = SeededGenerator(seed: seed, stream: 0x5345_4748)  // "SEGH"
     var order = Array(0..<count)
     let stepsPerEpoch = (count + options.batch - 1) / options.batch

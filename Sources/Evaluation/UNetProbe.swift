@@ -25,12 +25,15 @@ public final class UNetProbe {
     public var learningRate: Float
     /// AdamW weight decay.
     public var weightDecay: Float
+    /// Class weights of the cross-entropy.
+    public var classWeighting: ClassWeighting
 
     /// Defaults suited to a few hundred to a few thousand 64–128 px windows.
     public init(
       width: Int = 16, epochs: Int = 6, minimumSteps: Int = 120, batch: Int = 16,
-      learningRate: Float = 3e-3, weightDecay: Float = 1e-4
+      learningRate: Float = 3e-3, weightDecay: Float = 1e-4, classWeighting: ClassWeighting = .none
     ) {
+      self.classWeighting = classWeighting
       self.width = width
       self.epochs = epochs
       self.minimumSteps = minimumSteps
@@ -132,7 +135,10 @@ public final class UNetProbe {
     guard count > 0 else { return }
     let optimizer = AdamW(
       store: decoder.store, learningRate: options.learningRate, weightDecay: options.weightDecay)
-    let loss = CrossEntropyLoss(ignoreIndex: -1)
+    let loss = CrossEntropyLoss(
+      ignoreIndex: -1,
+      classWeights: options.classWeighting.weights(
+        labels: labels, classes: classes))
     var rng = SeededGenerator(seed: seed, stream: 0x554E_4554)  // "UNET"
     var order = Array(0..<count)
     let stepsPerEpoch = (count + options.batch - 1) / options.batch

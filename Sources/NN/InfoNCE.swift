@@ -118,21 +118,34 @@ public final class InfoNCE {
   }
 }
 
-/// Mean softmax cross-entropy, PyTorch `F.cross_entropy` with `ignore_index`: logits
-/// `[N, C]` or `[N, C, H, W]`, one class label per position (N or N·H·W labels); positions whose
-/// label equals `ignoreIndex` contribute nothing and are not counted.
+/// Mean softmax cross-entropy, PyTorch `F.cross_entropy` with `weight` and `ignore_index`:
+/// logits `[N, C]` or `[N, C, H, W]`, one class label per position (N or N·H·W labels);
+/// positions whose label equals `ignoreIndex` contribute nothing and are not counted. With
+/// class weights `w`, the mean is weighted: Σ w[yᵢ]·ℓᵢ / Σ w[yᵢ] (PyTorch's reduction).
 public final class CrossEntropyLoss {
   /// Label value that marks positions to skip (PyTorch default −100).
   public let ignoreIndex: Int32
+  /// One weight per class, or nil for the plain mean.
+  public let classWeights: [Float]?
   /// dL/dlogits after ``backward()``.
   public let gradient = Tensor(shape: [0])
   private var probabilities: [Float] = []
   private var labels: [Int32] = []
   private var shape: [Int] = []
   private var counted = 0
+  /// Σ w[yᵢ] over counted positions (their count without weights).
+  private var weightSum = 0.0
 
-  /// A loss skipping `ignoreIndex` labels.
-  public init(ignoreIndex: Int32 = -100) { self.ignoreIndex = ignoreIndex }
+  /// A loss skipping `ignoreIndex` labels, optionally weighting each class (weights ≥ 0).
+  public init(ignoreIndex: Int32 = -100, classWeights: [Float]? = nil) {
+    precondition(classWeights?.allSatisfy { $0 >= 0 && $0.isFinite } ?? true)
+    self.ignoreIndex = ignoreIndex
+    self.classWeights = classWeights
+  }
+
+  private func weight(_ label: Int32) -> Double {
+    classWeights.map { Double($0[Int(label)]) } ?? 1
+  }
 
   /// logits `[N, C(, H, W)]`, labels `[N(·H·W)]` → mean loss over counted positions (0 if none).
   public func forward(_ logits: Tensor, labels: [Int32]) -> Float {
@@ -140,11 +153,14 @@ public final class CrossEntropyLoss {
     let (n, c) = (logits.shape[0], logits.shape[1])
     let s = logits.count / max(n * c, 1)
     precondition(labels.count == n * s, "cross-entropy: \(labels.count) labels for \(logits.shape)")
+    precondition(
+      classWeights.map { $0.count == c } ?? true, "cross-entropy: weights for \(c) classes")
     shape = logits.shape
     self.labels = labels
     probabilities = Array(repeating: 0, count: logits.count)
     var loss = 0.0
     counted = 0
+    weightSum = 0
     for i in 0..<n {
       for p in 0..<s {
         let label = labels[i * s + p]
@@ -160,27 +176,29 @@ public final class CrossEntropyLoss {
         }
         if label == ignoreIndex { continue }
         precondition(label >= 0 && Int(label) < c, "cross-entropy label \(label) outside 0..<\(c)")
-        loss += lse - Double(logits.data[base + Int(label) * s])
+        let w = weight(label)
+        loss += w * (lse - Double(logits.data[base + Int(label) * s]))
+        weightSum += w
         counted += 1
       }
     }
-    return counted == 0 ? 0 : Float(loss / Double(counted))
+    return counted == 0 || weightSum == 0 ? 0 : Float(loss / weightSum)
   }
 
-  /// dlogits = (softmax − onehot) / counted at counted positions, 0 elsewhere.
+  /// dlogits = w[y]·(softmax − onehot) / Σ w at counted positions, 0 elsewhere.
   @discardableResult
   public func backward() -> Tensor {
     gradient.resize(shape)
     gradient.zero()
-    guard counted > 0 else { return gradient }
+    guard counted > 0, weightSum > 0 else { return gradient }
     let (n, c) = (shape[0], shape[1])
     let s = gradient.count / (n * c)
-    let inv = 1 / Float(counted)
     for i in 0..<n {
       for p in 0..<s {
         let label = labels[i * s + p]
         if label == ignoreIndex { continue }
         let base = i * c * s + p
+        let inv = Float(weight(label) / weightSum)
         for k in 0..<c {
           gradient.data[base + k * s] =
             (probabilities[base + k * s] - (Int(label) == k ? 1 : 0)) * inv

@@ -39,6 +39,12 @@ enum EvalCommand {
           + "(trained U-Net decoder with skip connections from every encoder stage); head and "
           + "unet score every pixel (per-pixel land cover)."),
       .value(
+        "class-weights", valueName: "W",
+        help:
+          "Cross-entropy class weights of the head and unet probes: none (default) or balanced "
+          + "(inverse class frequency of the probe-train pixels, so a rare class such as flood "
+          + "water is not under-predicted)."),
+      .value(
         "modality", valueName: "S",
         help: "Input: s2 (landcover default), s1 (flood default) or s1+s2 (both encoders)."),
       .value(
@@ -69,6 +75,10 @@ enum EvalCommand {
     let probeName = try parsed.value("probe", default: "linear")
     guard let probe = ProbeKind(rawValue: probeName) else {
       throw parsed.usageError("--probe must be linear, head or unet, not '\(probeName)'")
+    }
+    let weightingName = try parsed.value("class-weights", default: "none")
+    guard let classWeighting = ClassWeighting(rawValue: weightingName) else {
+      throw parsed.usageError("--class-weights must be none or balanced, not '\(weightingName)'")
     }
     var input: ProbeInput?
     if let m = parsed.string("modality") {
@@ -127,6 +137,7 @@ enum EvalCommand {
           trainFraction: fraction, windowSize: size, model: model, seed: seed,
           sourceOptions: sourceOptions)
         request.reference = reference
+        request.classWeighting = classWeighting
         return request
       }
     }

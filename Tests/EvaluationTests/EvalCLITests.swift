@@ -88,13 +88,14 @@ struct EvalCLITests {
     let savedReport = try json(try String(contentsOfFile: saved, encoding: .utf8))
     #expect(savedReport["probe"] as? String == "linear")
     #expect(savedReport["mode"] as? String == "multimodal")
+    #expect(savedReport["class_weights"] == nil)  // linear probes have no class weights
 
     // One comparison over the run and a random init: S1+S2 input, trained segmentation head,
     // half of the probe-train locations.
     let compare = try TandemCLI.run([
       "eval", "--checkpoint", run, "--checkpoint", "random:1", "--model", "tiny", "--task",
       "flood", "--modality", "s1+s2", "--probe", "head", "--train-fraction", "0.5",
-      "--catalog", fixtureCatalog, "--json", "--quiet",
+      "--class-weights", "balanced", "--catalog", fixtureCatalog, "--json", "--quiet",
     ])
     try #require(compare.status == 0, "\(compare.stderr)")
     let lines = compare.stdout.split(separator: "\n").map(String.init)
@@ -105,6 +106,7 @@ struct EvalCLITests {
     #expect(reports[1]["origin"] as? String == "random(seed 1)")
     for report in reports {
       #expect(report["probe"] as? String == "head")
+      #expect(report["class_weights"] as? String == "balanced")
       #expect(report["train_fraction"] as? Double == 0.5)
       // The same windows for both checkpoints: half of the 100 probe-train locations.
       #expect(report["train_locations"] as? Int == 50)
@@ -130,6 +132,7 @@ struct EvalCLITests {
     #expect(unetReports.map { $0["train_locations"] as? Int } == [10, 10, 100, 100])
     for report in unetReports {
       #expect(report["probe"] as? String == "unet")
+      #expect(report["class_weights"] as? String == "none")
       let r = try #require(report["results"] as? [[String: Any]])
       #expect((r[0]["name"] as? String)?.hasPrefix("1×1 head on input") == true)
       #expect((r[1]["name"] as? String)?.hasSuffix(", unet") == true)

@@ -91,6 +91,37 @@ struct LossGradientTests {
     #expect(abs(Double(v) - ref / 3) < 1e-5)
   }
 
+  @Test("Weighted cross-entropy: PyTorch's weighted mean, its gradients, equal weights = plain")
+  func weightedCrossEntropy() {
+    let logits = randomTensor([2, 3, 2, 2], seed: 6)
+    let labels: [Int32] = [0, 2, -1, 1, 1, 1, 0, -1]
+    let weights: [Float] = [0.5, 2, 3]
+    let ce = CrossEntropyLoss(ignoreIndex: -1, classWeights: weights)
+    let v = ce.forward(logits, labels: labels)
+    let g = ce.backward().values
+    let n = numericGradient(logits.data, logits.count) { ce.forward(logits, labels: labels) }
+    #expect(relativeError(g, n) < 2e-3)
+    // Σ w[y]·(lse − logit_y) / Σ w[y] over labelled positions (F.cross_entropy(weight=…)).
+    var num = 0.0
+    var den = 0.0
+    for i in 0..<2 {
+      for p in 0..<4 {
+        let label = Int(labels[i * 4 + p])
+        guard label >= 0 else { continue }
+        let row = (0..<3).map { Double(logits.data[i * 12 + $0 * 4 + p]) }
+        let w = Double(weights[label])
+        num += w * (log(row.map { exp($0) }.reduce(0, +)) - row[label])
+        den += w
+      }
+    }
+    #expect(abs(Double(v) - num / den) < 1e-5)
+    let plain = CrossEntropyLoss(ignoreIndex: -1)
+    let equal = CrossEntropyLoss(ignoreIndex: -1, classWeights: [4, 4, 4])
+    #expect(
+      abs(plain.forward(logits, labels: labels) - equal.forward(logits, labels: labels)) < 1e-6)
+    #expect(relativeError(plain.backward().values, equal.backward().values.map(Double.init)) < 1e-6)
+  }
+
   @Test("BCE with logits gradients and mask")
   func bce() {
     let logits = randomTensor([2, 1, 3, 3], seed: 9, scale: 2)
