@@ -21,7 +21,9 @@
 #            A, AH and D only, 2 seeds, 300 steps, fractions 0.1 and 1. Indicative only.
 # Environment: TANDEM=path/to/tandem (default: the release build), TANDEM_ROOT=repository root,
 #   JOBS=N parallel jobs (default 2); for smaller experiments STEPS=N, SEEDS="1 2", WORLDS="A AH D"
-#   and FRACTIONS=0.1,1 override the mode's values (the table says what ran: OUT/protocol.txt).
+#   and FRACTIONS=0.1,1 override the mode's values (the table says what ran: OUT/protocol.txt);
+#   CLASS_WEIGHTS=balanced weights the U-Net probes' cross-entropy by inverse class frequency
+#   (default none, the protocol of the committed tables; see Docs/RESULTS.md on flood IoU).
 set -euo pipefail
 quick=0
 if [[ ${1:-} == --quick ]]; then
@@ -41,8 +43,9 @@ else
   tiles=8 size=1024 steps=${STEPS:-1000} warmup=50 seeds=${SEEDS:-1 2 3}
   worlds=${WORLDS:-A B AH BH D} fractions=${FRACTIONS:-0.01,0.1,1}
 fi
+class_weights=${CLASS_WEIGHTS:-none}
 mkdir -p "$out/logs" "$out/eval" "$out/runs"
-printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions" \
+printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions class_weights=$class_weights" \
   >"$out/protocol.txt"
 started=$(date +%s)
 world_args() { # NAME → fixtures arguments
@@ -126,6 +129,7 @@ evaluate() { # WORLD TASK INPUT PROBE FRACTIONS CHECKPOINT-GLOB…  (WORLD R: th
   for seed in $seeds; do args+=(--checkpoint "random:$seed"); done
   timed "$out/logs/eval-$name.log" "$bin" eval "${args[@]}" --model tiny --size 64 \
     --task "$task" --modality "$input" --probe "$probe" --train-fraction "$fraction" \
+    --class-weights "$class_weights" \
     --catalog "$catalog" --blas-threads 1 --json --no-save
   grep '^{' "$out/logs/eval-$name.log" >"$out/eval/$name.jsonl.tmp"
   mv "$out/eval/$name.jsonl.tmp" "$out/eval/$name.jsonl"
