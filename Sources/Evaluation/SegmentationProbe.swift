@@ -50,8 +50,7 @@ public final class SegmentationProbe {
   /// Mean training loss of the last epoch.
   public private(set) var finalLoss: Float = .nan
   private let head: SegmentationHead
-  private let mean: [Float]
-  private let inverseStd: [Float]
+  private let standardization: MapStandardization
 
   /// Trains a head on `maps` (`count × channels × h × w`, row-major) against `labels`
   /// (`count × outputSize × outputSize`, −1 = no data).
@@ -69,29 +68,8 @@ public final class SegmentationProbe {
     self.outputSize = outputSize
 
     // Per-channel standardization from the training maps.
-    var mean = [Float](repeating: 0, count: channels)
-    var inverseStd = [Float](repeating: 1, count: channels)
-    if count > 0 {
-      for c in 0..<channels {
-        var sum = 0.0
-        var sumSq = 0.0
-        for i in 0..<count {
-          let base = (i * channels + c) * plane
-          for p in 0..<plane {
-            let v = Double(maps[base + p])
-            sum += v
-            sumSq += v * v
-          }
-        }
-        let n = Double(count * plane)
-        let m = sum / n
-        let sd = max(sumSq / n - m * m, 0).squareRoot()
-        mean[c] = Float(m)
-        inverseStd[c] = sd > 1e-6 ? Float(1 / sd) : 1
-      }
-    }
-    self.mean = mean
-    self.inverseStd = inverseStd
+    standardization = MapStandardization(
+      maps: maps, count: count, channels: channels, h: mapSize.h, w: mapSize.w)
 
     head = SegmentationHead(
       inChannels: channels, hidden: options.hidden, classes: classes,
@@ -117,7 +95,7 @@ public final class SegmentationProbe {
       var epochLoss = 0.0
       for start in stride(from: 0, to: count, by: options.batch) {
         let chunk = Array(order[start..<min(start + options.batch, count)])
-        let x = standardized(maps, chunk)
+        let x = standardization.standardized(maps, chunk)
         var y = [Int32](repeating: -1, count: chunk.count * pixels)
         for (k, i) in chunk.enumerated() {
           for p in 0..<pixels { y[k * pixels + p] = Int32(labels[i * pixels + p]) }
@@ -136,22 +114,6 @@ public final class SegmentationProbe {
     head.isTraining = false
   }
 
-  /// `[k, channels, h, w]` standardized maps of windows `indices`.
-  private func standardized(_ maps: [Float], _ indices: [Int]) -> Tensor {
-    let plane = mapSize.h * mapSize.w
-    let block = channels * plane
-    let x = Tensor(shape: [indices.count, channels, mapSize.h, mapSize.w])
-    for (k, i) in indices.enumerated() {
-      for c in 0..<channels {
-        let (m, s) = (mean[c], inverseStd[c])
-        let src = i * block + c * plane
-        let dst = k * block + c * plane
-        for p in 0..<plane { x.data[dst + p] = (maps[src + p] - m) * s }
-      }
-    }
-    return x
-  }
-
   /// Per-pixel class predictions `count × outputSize × outputSize` for `maps`
   /// (`count × channels × h × w`), in batches.
   public func predict(maps: [Float], count: Int, batch: Int = 16) -> [Int] {
@@ -159,19 +121,8 @@ public final class SegmentationProbe {
     var out = [Int](repeating: 0, count: count * pixels)
     for start in stride(from: 0, to: count, by: batch) {
       let chunk = Array(start..<min(start + batch, count))
-      let logits = head.forward(standardized(maps, chunk))
-      for k in 0..<chunk.count {
-        let base = k * classes * pixels
-        for p in 0..<pixels {
-          var best = 0
-          var bestValue = logits.data[base + p]
-          for c in 1..<classes where logits.data[base + c * pixels + p] > bestValue {
-            best = c
-            bestValue = logits.data[base + c * pixels + p]
-          }
-          out[(start + k) * pixels + p] = best
-        }
-      }
+      let logits = head.forward(standardization.standardized(maps, chunk))
+      writeArgmax(logits, classes: classes, pixels: pixels, first: start, into: &out)
     }
     return out
   }

@@ -80,9 +80,8 @@ public final class UNetProbe {
   /// Optimizer steps taken.
   public private(set) var steps = 0
   private let decoder: UNetDecoder
-  private let shapes: [(c: Int, h: Int, w: Int)]
-  private let mean: [[Float]]
-  private let inverseStd: [[Float]]
+  /// Per-stage channel standardization from the training maps.
+  private let stages: [MapStandardization]
 
   /// Trains a decoder on `maps` against `labels` (`maps.count × outputSize²`, −1 = no data).
   public init(
@@ -94,40 +93,9 @@ public final class UNetProbe {
     precondition(labels.count == count * pixels, "labels and maps disagree")
     self.classes = classes
     self.outputSize = outputSize
-    shapes = maps.shapes
-
-    var mean: [[Float]] = []
-    var inverseStd: [[Float]] = []
-    for (s, shape) in maps.shapes.enumerated() {
-      let plane = shape.h * shape.w
-      var m = [Float](repeating: 0, count: shape.c)
-      var inv = [Float](repeating: 1, count: shape.c)
-      if count > 0 {
-        maps.values[s].withUnsafeBufferPointer { v in
-          for c in 0..<shape.c {
-            var sum = 0.0
-            var sumSq = 0.0
-            for i in 0..<count {
-              let base = (i * shape.c + c) * plane
-              for p in 0..<plane {
-                let x = Double(v[base + p])
-                sum += x
-                sumSq += x * x
-              }
-            }
-            let n = Double(count * plane)
-            let mu = sum / n
-            let sd = max(sumSq / n - mu * mu, 0).squareRoot()
-            m[c] = Float(mu)
-            inv[c] = sd > 1e-6 ? Float(1 / sd) : 1
-          }
-        }
-      }
-      mean.append(m)
-      inverseStd.append(inv)
+    stages = zip(maps.values, maps.shapes).map { values, shape in
+      MapStandardization(maps: values, count: count, channels: shape.c, h: shape.h, w: shape.w)
     }
-    self.mean = mean
-    self.inverseStd = inverseStd
 
     decoder = UNetDecoder(
       stageChannels: maps.shapes.map(\.c), width: options.width, classes: classes,
@@ -180,22 +148,7 @@ public final class UNetProbe {
 
   /// Standardized stage tensors of windows `indices` of `maps`.
   private func standardized(_ maps: StageMaps, _ indices: [Int]) -> [Tensor] {
-    shapes.enumerated().map { s, shape in
-      let plane = shape.h * shape.w
-      let block = shape.c * plane
-      let x = Tensor(shape: [indices.count, shape.c, shape.h, shape.w])
-      maps.values[s].withUnsafeBufferPointer { v in
-        for (k, i) in indices.enumerated() {
-          for c in 0..<shape.c {
-            let (m, sd) = (mean[s][c], inverseStd[s][c])
-            let src = i * block + c * plane
-            let dst = k * block + c * plane
-            for p in 0..<plane { x.data[dst + p] = (v[src + p] - m) * sd }
-          }
-        }
-      }
-      return x
-    }
+    zip(stages, maps.values).map { stage, values in stage.standardized(values, indices) }
   }
 
   /// Per-pixel class predictions `maps.count × outputSize²`, in batches.
@@ -205,18 +158,7 @@ public final class UNetProbe {
     for start in stride(from: 0, to: maps.count, by: batch) {
       let chunk = Array(start..<min(start + batch, maps.count))
       let logits = decoder.forward(standardized(maps, chunk))
-      for k in 0..<chunk.count {
-        let base = k * classes * pixels
-        for p in 0..<pixels {
-          var best = 0
-          var bestValue = logits.data[base + p]
-          for c in 1..<classes where logits.data[base + c * pixels + p] > bestValue {
-            best = c
-            bestValue = logits.data[base + c * pixels + p]
-          }
-          out[(start + k) * pixels + p] = best
-        }
-      }
+      writeArgmax(logits, classes: classes, pixels: pixels, first: start, into: &out)
     }
     return out
   }
