@@ -22,8 +22,9 @@
 # Environment: TANDEM=path/to/tandem (default: the release build), TANDEM_ROOT=repository root,
 #   JOBS=N parallel jobs (default 2); for smaller experiments STEPS=N, SEEDS="1 2", WORLDS="A AH D"
 #   and FRACTIONS=0.1,1 override the mode's values (the table says what ran: OUT/protocol.txt);
-#   CLASS_WEIGHTS=balanced weights the U-Net probes' cross-entropy by inverse class frequency
-#   (default none, the protocol of the committed tables; see Docs/RESULTS.md on flood IoU).
+#   CLASS_WEIGHTS=balanced (the default) weights the U-Net probes' cross-entropy by inverse class
+#   frequency, as the linear probes weight their samples; CLASS_WEIGHTS=none is the plain
+#   cross-entropy of the 2026-12-06 tables, whose flood probe under-predicts water (RESULTS.md).
 set -euo pipefail
 quick=0
 if [[ ${1:-} == --quick ]]; then
@@ -43,7 +44,7 @@ else
   tiles=8 size=1024 steps=${STEPS:-1000} warmup=50 seeds=${SEEDS:-1 2 3}
   worlds=${WORLDS:-A B AH BH D} fractions=${FRACTIONS:-0.01,0.1,1}
 fi
-class_weights=${CLASS_WEIGHTS:-none}
+class_weights=${CLASS_WEIGHTS:-balanced}
 mkdir -p "$out/logs" "$out/eval" "$out/runs"
 printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions class_weights=$class_weights" \
   >"$out/protocol.txt"
