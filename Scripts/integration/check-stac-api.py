@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 
 WORK, API, SEARCHES = sys.argv[1], sys.argv[2], sys.argv[3]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -76,6 +77,39 @@ for s in reference["searches"]:
                 what, summary.get("number_matched"), s["numberMatched"]))
     print("stac-api: %-24s %5d items, %3d pages: same as pystac-client (GET and POST)" % (
         s["name"], len(s["ids"]), s["pages"]))
+
+# 1b. The same searches given as a /search URL with a query string and no search options (the
+#     URL pystac-client sent for its GET searches, urlencode of the parameters for the others):
+#     the URL's parameters make the search, by GET and by POST; an option replaces one of them.
+def as_query(params):
+    items = []
+    for key, value in params.items():
+        if isinstance(value, list):
+            value = ",".join(repr(v) if isinstance(v, float) else str(v) for v in value)
+        elif isinstance(value, dict):
+            value = json.dumps(value)
+        items.append((key, str(value)))
+    return urllib.parse.urlencode(items)
+
+
+for s in reference["searches"]:
+    url = s["request"] if s["method"] == "GET" else API.rstrip("/") + "/search?" + as_query(s["params"])
+    for method in ("GET", "POST"):
+        proc = tandem(["catalog", "search", url, "--format", "ids", "--json", "--method", method])
+        if proc.returncode != 0:
+            continue
+        ids = [l.split("/", 1)[1] for l in proc.stdout.splitlines()]
+        if ids != s["ids"]:
+            failures.append("%s as a /search URL (%s): %d ids, pystac-client %d" % (
+                s["name"], method, len(ids), len(s["ids"])))
+    proc = tandem(["catalog", "search", url, "--format", "ids", "--json", "--limit", "50"])
+    if proc.returncode == 0:
+        ids = [l.split("/", 1)[1] for l in proc.stdout.splitlines()]
+        pages = json.loads(proc.stderr.strip().splitlines()[-1])["pages"]
+        if ids != s["ids"] or pages not in (max(1, -(-len(ids) // 50)), -(-len(ids) // 50) + 1):
+            failures.append("%s as a /search URL with --limit 50: %d ids in %d pages" % (
+                s["name"], len(ids), pages))
+print("stac-api: the five searches as /search URLs (GET, POST, with --limit 50) = pystac-client")
 
 # 2. The fixture world through the API, paged in sevens, equals the static catalog.
 static_ids = set()

@@ -224,18 +224,168 @@ public struct STACSearch: Sendable, Hashable, Codable {
   }
 }
 
+extension STACSearch {
+  /// The search parameters a search URL's query string holds (as pystac-client or a browser
+  /// writes them: comma lists, JSON objects, `+` or `%20` for spaces), and the items it does not
+  /// know, raw, in order (API keys, vendor parameters), which stay on the endpoint URL. Throws,
+  /// naming `location`, when a known parameter is repeated or its value is invalid.
+  public static func parsing(
+    queryString: String, location: String
+  ) throws(STACError) -> (search: STACSearch, others: [String]) {
+    func fail(_ message: String) -> STACError {
+      STACError(.invalidValue, location: location, message: "search URL: \(message)")
+    }
+    func json(_ name: String, _ text: String) throws(STACError) -> JSONValue {
+      do { return try JSONParser.parse(Array(text.utf8)) } catch {
+        throw fail("\(name) is not valid JSON: \(error)")
+      }
+    }
+    func list(_ text: String) -> [String] {
+      text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
+    }
+    var search = STACSearch()
+    var others: [String] = []
+    var seen: Set<String> = []
+    var filterText: String?
+    var filterLanguage: String?
+    for raw in queryString.split(separator: "&") where !raw.isEmpty {
+      let parts = raw.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      let name = formDecoded(String(parts[0]))
+      let value = formDecoded(parts.count > 1 ? String(parts[1]) : "")
+      let known = [
+        "bbox", "intersects", "datetime", "collections", "ids", "query", "filter", "filter-lang",
+        "limit", "sortby",
+      ]
+      guard known.contains(name) else {
+        others.append(String(raw))
+        continue
+      }
+      guard seen.insert(name).inserted else { throw fail("\(name) is given twice") }
+      switch name {
+      case "bbox":
+        let values = value.split(separator: ",").map {
+          Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+          throw fail("bbox '\(value)' is not a list of numbers w,s,e,n")
+        }
+        search.bbox = values.compactMap { $0 }
+      case "intersects": search.intersects = try json(name, value)
+      case "datetime": search.datetime = expandingDates(value)
+      case "collections": search.collections = list(value)
+      case "ids": search.ids = list(value)
+      case "query": search.query = try json(name, value)
+      case "filter": filterText = value
+      case "filter-lang": filterLanguage = value.lowercased()
+      case "limit":
+        guard let limit = Int(value) else { throw fail("limit '\(value)' is not an integer") }
+        search.limit = limit
+      default: search.sortby = list(value)  // sortby
+      }
+    }
+    switch (filterText, filterLanguage) {
+    case (let text?, "cql2-json"?): search.filter = .json(try json("filter", text))
+    case (let text?, "cql2-text"?): search.filter = .text(text)
+    case (let text?, nil):
+      // As `--filter`: a JSON object is cql2-json (pystac-client writes the language; a
+      // hand-written URL may not), anything else cql2-text.
+      if let value = try? JSONParser.parse(Array(text.utf8)), value.objectValue != nil {
+        search.filter = .json(value)
+      } else {
+        search.filter = .text(text)
+      }
+    case (_?, let other?): throw fail("filter-lang '\(other)' is not cql2-json or cql2-text")
+    case (nil, _?): throw fail("filter-lang without filter")
+    case (nil, nil): break
+    }
+    if let problem = search.problem { throw fail(problem) }
+    return (search, others)
+  }
+
+  /// These parameters with every one `options` sets replaced by the option's value (the
+  /// spatial filter, `bbox` or `intersects`, is replaced as one; so is the filter with its
+  /// language).
+  public func overridden(by options: STACSearch) -> STACSearch {
+    var merged = self
+    if options.bbox != nil || options.intersects != nil {
+      merged.bbox = options.bbox
+      merged.intersects = options.intersects
+    }
+    if let datetime = options.datetime { merged.datetime = datetime }
+    if !options.collections.isEmpty { merged.collections = options.collections }
+    if !options.ids.isEmpty { merged.ids = options.ids }
+    if let query = options.query { merged.query = query }
+    if let filter = options.filter { merged.filter = filter }
+    if let limit = options.limit { merged.limit = limit }
+    if !options.sortby.isEmpty { merged.sortby = options.sortby }
+    return merged
+  }
+
+  /// A query-string component decoded as servers decode it (`+` is a space, then `%XX`).
+  static func formDecoded(_ text: String) -> String {
+    func hex(_ c: UInt8) -> UInt8? {
+      switch c {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+      default: nil
+      }
+    }
+    let input = Array(text.utf8)
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(input.count)
+    var i = 0
+    while i < input.count {
+      let b = input[i]
+      if b == UInt8(ascii: "%"), i + 2 < input.count, let h = hex(input[i + 1]),
+        let l = hex(input[i + 2])
+      {
+        bytes.append(h << 4 | l)
+        i += 3
+        continue
+      }
+      bytes.append(b == UInt8(ascii: "+") ? UInt8(ascii: " ") : b)  // a stray % stays as it is
+      i += 1
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
 extension STACLoader {
   /// The first request of `search` against `source`: a `/search` URL itself, or an API landing
   /// page whose `search` link (for `method` when given, else POST when offered) is the endpoint.
-  /// The method defaults to POST at a bare `/search` URL.
+  /// The method defaults to POST at a bare `/search` URL. Search parameters in the endpoint's
+  /// query string are kept, each replaced by the same parameter of `search` when that sets it;
+  /// other query items (API keys, vendor parameters) stay on the URL for GET and POST.
   public func searchRequest(
     _ search: STACSearch, at source: String, method requested: STACSearch.Method? = nil
   ) async throws(STACError) -> DocumentRequest {
     func base(_ url: String) -> String {
       url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
+    /// The request at `endpoint`, with its query string merged into `search`.
+    func merged(
+      _ endpoint: String, _ method: STACSearch.Method
+    ) throws(STACError)
+      -> DocumentRequest
+    {
+      let parts = endpoint.split(separator: "?", maxSplits: 1)
+      guard parts.count == 2 else { return search.request(endpoint: endpoint, method: method) }
+      let (fromURL, others) = try STACSearch.parsing(
+        queryString: String(parts[1]), location: endpoint)
+      let combined = fromURL.overridden(by: search)
+      if let problem = combined.problem {
+        throw STACError(
+          .invalidValue, location: endpoint,
+          message: "the search URL's parameters with the search options: \(problem)")
+      }
+      let kept = String(parts[0]) + (others.isEmpty ? "" : "?" + others.joined(separator: "&"))
+      return combined.request(endpoint: kept, method: method)
+    }
     if base(source).hasSuffix("/search") {
-      return search.request(endpoint: base(source), method: requested ?? .post)
+      return try merged(source, requested ?? .post)
     }
     let landing = try await document(at: source)
     let links = landing.links.filter { $0.rel == "search" }
@@ -252,9 +402,8 @@ extension STACLoader {
     let chosen =
       links.first { requested != nil && offered($0) == requested }
       ?? links.first { requested == nil && offered($0) == .post } ?? links[0]
-    return search.request(
-      endpoint: base(Href.resolve(chosen.href, against: source)),
-      method: requested ?? offered(chosen))
+    return try merged(
+      Href.resolve(chosen.href, against: source), requested ?? offered(chosen))
   }
 }
 

@@ -73,7 +73,7 @@ enum CatalogCommand {
     name: "search",
     abstract: "Search a STAC API and print the items (or their ids, or S1/S2 pairs).",
     discussion:
-      "URL is the API's landing page (its 'search' link is used) or its /search endpoint. Every page is followed through the 'next' links the server returns (GET tokens, POST bodies with 'merge'), with the shared HTTP options (retries, --header, TANDEM_AUTHORIZATION, --netrc). Items go to --out (atomically) or standard output as JSON Lines; a summary (items, pages, numberMatched) goes to standard error. A page that cannot be loaded fails the command.",
+      "URL is the API's landing page (its 'search' link is used) or its /search endpoint; search parameters in a /search URL's query string are kept (an option replaces the parameter of its name) and other query items (API keys) stay on the URL. Every page is followed through the 'next' links the server returns (GET tokens, POST bodies with 'merge'), with the shared HTTP options (retries, --header, TANDEM_AUTHORIZATION, --netrc). Items go to --out (atomically) or standard output as JSON Lines; a summary (items, pages, numberMatched) goes to standard error. A page that cannot be loaded fails the command.",
     arguments: [ArgumentSpec("url", help: "STAC API landing page or /search URL.")],
     options: [
       .value(
@@ -432,7 +432,7 @@ enum CatalogCommand {
       ? Pairer(
         parameters: try pairingParameters(parsed, defaultCloud: 20), selector: try selector(parsed))
       : nil
-    let search = try SearchOptions.search(parsed) ?? STACSearch()
+    let search = try SearchOptions.search(parsed, methodAlone: true) ?? STACSearch()
     let loader = try loader(parsed, failFast: true)
     let request = try await loader.searchRequest(
       search, at: url, method: try SearchOptions.method(parsed))

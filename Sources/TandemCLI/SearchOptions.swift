@@ -38,14 +38,15 @@ enum SearchOptions {
       help: "Search request method (default: POST, or what the API's search link offers)."),
   ]
 
-  /// The search the options describe, or `nil` when none of them is given.
-  static func search(_ parsed: ParsedArguments) throws -> STACSearch? {
+  /// The search the options describe, or `nil` when none of them is given. `--method` alone is
+  /// accepted when `methodAlone` (`catalog search`, whose URL is always searched).
+  static func search(_ parsed: ParsedArguments, methodAlone: Bool = false) throws -> STACSearch? {
     let names = [
       "bbox", "intersects", "datetime", "collections", "ids", "query", "filter", "limit",
       "sortby",
     ]
     guard names.contains(where: { parsed.string($0) != nil }) else {
-      if parsed.string("filter-lang") != nil || parsed.string("method") != nil {
+      if parsed.string("filter-lang") != nil || (!methodAlone && parsed.string("method") != nil) {
         throw parsed.usageError("--filter-lang and --method need search options (--bbox, …)")
       }
       return nil

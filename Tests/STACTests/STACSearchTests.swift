@@ -73,6 +73,78 @@ import Testing
     #expect(try JSONDecoder().decode(STACSearch.self, from: data) == Self.full)
   }
 
+  /// A search URL's query string is read back into the same search (every parameter, both
+  /// encodings of a space), and the items it does not know are kept raw.
+  @Test func queryStringParsesBackToTheSearch() throws {
+    let url = Self.full.request(endpoint: "https://api/search", method: .get).url
+    let query = String(url.split(separator: "?", maxSplits: 1)[1])
+    let parsed = try STACSearch.parsing(queryString: query, location: url)
+    #expect(parsed.search == Self.full && parsed.others.isEmpty)
+    // As Python's urlencode (requests, pystac-client) writes it: `+` for spaces, %2C, %3A.
+    let python =
+      "token=s%2Bcret&collections=sentinel-2-l2a%2Csentinel-1-grd&filter=eo%3Acloud_cover+%3C+10"
+      + "&datetime=2024-05-01&limit=7&sortby=-datetime&x"
+    let (search, others) = try STACSearch.parsing(queryString: python, location: "u")
+    #expect(search.collections == ["sentinel-2-l2a", "sentinel-1-grd"])
+    #expect(search.filter == .text("eo:cloud_cover < 10"))
+    #expect(search.datetime == "2024-05-01T00:00:00Z/2024-05-01T23:59:59Z")
+    #expect(search.limit == 7 && search.sortby == ["-datetime"])
+    #expect(others == ["token=s%2Bcret", "x"])
+    let json = try STACSearch.parsing(
+      queryString: #"filter={"op":"=","args":[{"property":"id"},"a"]}&filter-lang=cql2-json"#,
+      location: "u")
+    #expect(json.search.filter?.language == "cql2-json")
+    // Stray or malformed escapes stay as they are; `+` inside an escape is not a sign.
+    let stray = try STACSearch.parsing(queryString: "ids=a%2,b%+f,c%4,100%25", location: "u")
+    #expect(stray.search.ids == ["a%2", "b% f", "c%4", "100%"])
+    let unlabelled = try STACSearch.parsing(queryString: #"filter={"op":"isNull"}"#, location: "u")
+    #expect(unlabelled.search.filter?.language == "cql2-json")
+  }
+
+  @Test(arguments: [
+    ("limit=5&limit=6", "limit is given twice"),
+    ("bbox=1,2,x,4", "bbox '1,2,x,4'"),
+    ("bbox=1,2,3", "4 numbers"),
+    ("query=%7Bnot", "query is not valid JSON"),
+    ("filter=a&filter-lang=cql3", "filter-lang 'cql3'"),
+    ("filter-lang=cql2-text", "filter-lang without filter"),
+    ("limit=ten", "limit 'ten'"),
+    ("datetime=yesterday", "RFC 3339"),
+  ])
+  func invalidQueryStringsNameTheURL(query: String, message: String) {
+    let url = "https://api/search?" + query
+    do {
+      _ = try STACSearch.parsing(queryString: query, location: url)
+      Issue.record("\(query) parsed")
+    } catch {
+      #expect(error.location == url && "\(error)".contains(message), "\(error)")
+    }
+  }
+
+  /// `catalog search URL/search?…`: the URL's parameters are merged with the options (an option
+  /// replaces the URL's parameter of that name), other items stay on the URL for GET and POST.
+  @Test func searchURLQueryIsMergedWithTheOptions() async throws {
+    let loader = STACLoader(fetcher: HTTPDocumentFetcher())
+    let at = "https://api/search?key=k1&collections=c&limit=5&bbox=0,0,1,1"
+    let get = try await loader.searchRequest(
+      STACSearch(limit: 10), at: at, method: .get)
+    #expect(get.method == "GET")
+    #expect(get.url == "https://api/search?key=k1&bbox=0,0,1,1&collections=c&limit=10")
+    let post = try await loader.searchRequest(
+      STACSearch(intersects: .object(JSONObject(["type": .string("Point")]))), at: at)
+    #expect(post.method == "POST" && post.url == "https://api/search?key=k1")
+    #expect(
+      post.body?.serialized(sortedKeys: true)
+        == #"{"collections":["c"],"intersects":{"type":"Point"},"limit":5}"#)
+    // No options at all: the URL's search, by POST as for any bare /search URL.
+    let bare = try await loader.searchRequest(STACSearch(), at: "https://api/search?ids=a,b")
+    #expect(bare.url == "https://api/search")
+    #expect(bare.body?.serialized(sortedKeys: true) == #"{"ids":["a","b"]}"#)
+    await #expect(throws: STACError.self) {
+      _ = try await loader.searchRequest(STACSearch(), at: "https://api/search?limit=0")
+    }
+  }
+
   /// The endpoint comes from the landing page's `search` link for the wanted method.
   @Test func landingPageSearchLinkIsTheEndpoint() async throws {
     let landing = #"""
