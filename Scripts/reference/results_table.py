@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Summarizes Scripts/reference/results.sh output as Markdown:
 
+0. the verdict: per (task, probe, preset) each claim of the target order with its gap in sd,
+   the decoupled control against random init, and the flood probes' operating point (predicted
+   vs true water share), so a probe that under-predicts water is visible next to its IoU;
 1. the target table: per (task, probe, preset) the no-learning baseline, random init, SimCLR and
    multimodal as mean ± sample sd over every (init seed × world seed) report, and the gaps
    multimodal − SimCLR, SimCLR − random, random − baseline in pooled sd
-   (gap / sqrt((sd_a² + sd_b²) / 2)); a gap counts (✓) when it exceeds 2 sd;
+   (gap / sqrt((sd_a² + sd_b²) / 2); against a single value, e.g. the baseline of one world, in
+   the other side's sd); a gap counts (✓) when it exceeds 2 sd;
 2. label efficiency: the U-Net probes at each train fraction;
 3. per world: every probe's table;
 4. the pretraining runs (final loss, in-batch accuracy, wall time).
@@ -84,7 +88,12 @@ def gap(a, b):
     va = st.variance(a) if len(a) > 1 else 0.0
     vb = st.variance(b) if len(b) > 1 else 0.0
     d = st.mean(a) - st.mean(b)
-    pooled = ((va + vb) / 2) ** 0.5
+    # A single value (the no-learning baseline of one world, which no seed changes) has no sd
+    # of its own: measure the gap in the other side's sd rather than halving its variance.
+    if len(a) == 1 or len(b) == 1:
+        pooled = (va + vb) ** 0.5
+    else:
+        pooled = ((va + vb) / 2) ** 0.5
     if pooled == 0:
         return d, float("inf") if d > 0 else (float("-inf") if d < 0 else 0.0), "✓" if d > 0 else "✗"
     z = d / pooled
@@ -108,8 +117,93 @@ if os.path.exists(os.path.join(out, "protocol.txt")):
     print(f"Protocol: `{protocol}`")
     print()
 
-# 1. Target table.
 groups = [("base", ["A", "B"]), ("heavy-nuisance", ["AH", "BH"]), ("decoupled", ["D"]), ("real chip", ["R"])]
+
+
+def claim(a, b, names):
+    """One verdict cell: mark, gap in sd and the two means."""
+    g = gap(a, b)
+    if g is None:
+        return "—"
+    d, z, mark = g
+    zs = "∞" if z == float("inf") else ("−∞" if z == float("-inf") else f"{z:+.1f}".replace("-", "−"))
+    text = f"{mark} {zs} sd ({names}{st.mean(a):.3f} vs {st.mean(b):.3f})"
+    return f"**{text}**" if mark == "✓" else text
+
+
+def water_share(reports, who, row):
+    """Mean predicted and true water share of `who`'s reports at fraction 1 (confusion rows are
+    the truth, columns the prediction; class 1 is water)."""
+    pred, true = [], []
+    for r in reports:
+        if abs(r.get("train_fraction", 1) - 1) > 1e-9:
+            continue
+        if (who == "baseline" and r["mode"] == "random" and r["checkpoint"] in ("random:1", "random")) or (
+            who != "baseline" and r["mode"] == who
+        ):
+            cm = r["results"][row]["confusion_matrix"]
+            total = sum(map(sum, cm))
+            pred.append((cm[0][1] + cm[1][1]) / total)
+            true.append(sum(cm[1]) / total)
+    return (st.mean(pred), st.mean(true)) if pred else None
+
+
+# 0. Verdict.
+print("### Verdict (each claim of the target order; ✓ when the gap exceeds 2 pooled sd)")
+print()
+print("| task | preset (n) | multimodal > SimCLR | SimCLR > random init | random init > no learning | "
+      "best encoder > no learning |")
+print("|---|---|---|---|---|---|")
+decoupled = []
+for key, (title, metric) in TASKS.items():
+    for preset, worlds in groups:
+        reports = [r for w in worlds for r in data.get((w,) + key, [])]
+        if not reports:
+            continue
+        v = {who: values(reports, who, metric) for who in ORDER}
+        n = max(len(v["multimodal"]), len(v["random"]))
+        if preset == "decoupled":
+            g = gap(v["multimodal"], v["random"])
+            if g is not None:
+                holds = "holds" if g[1] <= 2 else "FAILS: above random init"
+                decoupled.append(f"{title}: multimodal − random init {fmt_gap(g)[:-2]} ({holds})")
+            continue
+        pretrained = [w for w in ("simclr", "multimodal") if v[w]]
+        best = max(pretrained, key=lambda w: st.mean(v[w])) if pretrained else None
+        print(
+            f"| {title} | {preset} ({n}) | {claim(v['multimodal'], v['simclr'], '')} | "
+            f"{claim(v['simclr'], v['random'], '')} | {claim(v['random'], v['baseline'], '')} | "
+            + (claim(v[best], v["baseline"], LABEL[best] + " ") if best else "—")
+            + " |"
+        )
+print()
+for line in decoupled:
+    print(f"Decoupled control (target: not above random init by > 2 sd): {line}.")
+    print()
+shares = []
+for key, (title, metric) in TASKS.items():
+    if key[0] != "flood":
+        continue
+    for preset, worlds in groups:
+        reports = [r for w in worlds for r in data.get((w,) + key, [])]
+        cells = {who: water_share(reports, who, 0 if who == "baseline" else 1) for who in ORDER}
+        if not any(cells.values()):
+            continue
+        true = next(c[1] for c in cells.values() if c)
+        shares.append(
+            f"| {title} | {preset} | {true:.3f} | "
+            + " | ".join(f"{cells[w][0]:.3f}" if cells[w] else "—" for w in ORDER)
+            + " |"
+        )
+if shares:
+    print("Flood probes' operating point at fraction 1 (share of test pixels predicted water, mean):")
+    print()
+    print("| task | preset | true | " + " | ".join(LABEL[w] for w in ORDER) + " |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(shares))
+    print()
+
+# 1. Target table.
 print("### Summary (mean ± sd over init seeds × world seeds; gaps in pooled sd, ✓ when > 2 sd)")
 print()
 print("| task (metric) | preset | n | no learning | random init | SimCLR | multimodal | "
