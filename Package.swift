@@ -22,8 +22,10 @@ let package = Package(
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(
       name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-    // Typed C shims for variadic functions and callbacks; nothing else lives in C.
+    // Typed C shims for variadic functions and callbacks.
     .target(name: "CTandemShims", dependencies: ["CCurl", "CTIFF"]),
+    // The direct AVX-512 convolution kernel (function-level target, runtime CPU check), used by NN.
+    .target(name: "CConvKernels"),
     // MPI handles are macros in Open MPI: typed C entry points, used only by CollectiveMPI.
     .target(name: "CTandemMPI", dependencies: ["CMPI"]),
 
@@ -36,7 +38,7 @@ let package = Package(
       name: "GeoTIFF", dependencies: ["TandemBase", "RangeIO", "CTandemShims", "CTIFF", "CDeflate"]),
     .target(name: "STAC", dependencies: ["TandemBase", "RangeIO"]),
     .target(name: "Pairing", dependencies: ["TandemBase", "STAC"]),
-    .target(name: "NN", dependencies: ["TandemBase", "CBLAS"]),
+    .target(name: "NN", dependencies: ["TandemBase", "CBLAS", "CConvKernels"]),
     .target(
       name: "Pipeline", dependencies: ["TandemBase", "RangeIO", "GeoTIFF", "STAC", "Pairing"]),
     // Data-parallel collectives: the protocol and a single-process implementation (pure Swift),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// 2-D convolution (cross-correlation, zero padding), PyTorch `nn.Conv2d` semantics.
 ///
 /// Stride-1 convolutions on large maps run as shifted GEMMs on a padded copy of the input
@@ -40,6 +42,13 @@ public final class Conv2d {
   }
   /// The method for stride-1 convolutions; other strides always use im2col.
   public var method = Method.automatic
+  /// Whether the shifted path sums its taps with the direct AVX-512 kernel (on CPUs that have
+  /// it, for a multiple of 4 output channels) instead of one sgemm per tap. Default: on, unless
+  /// the environment sets `TANDEM_CONV_KERNEL=sgemm` (for A/B benchmarks).
+  public var directKernel = Conv2d.directKernelDefault
+  /// `TANDEM_CONV_KERNEL` is not `sgemm`.
+  public static let directKernelDefault =
+    ProcessInfo.processInfo.environment["TANDEM_CONV_KERNEL"] != "sgemm"
 
   let weight: ParamRef
   let bias: ParamRef?
@@ -190,7 +199,7 @@ public final class Conv2d {
             into: output.data + n0 * khw,
             padded: workspace.buffer(0, count: geo.c * gi * grid.plane, worker: worker),
             grid: workspace.buffer(1, count: outChannels * gi * grid.plane, worker: worker),
-            timer: worker == 0 ? timer : nil)
+            direct: directKernel, timer: worker == 0 ? timer : nil)
           n0 += gi
         }
       }
@@ -401,7 +410,8 @@ public final class Conv2d {
             images: gi, dy.data + n0 * khw, taps: taps.data, outChannels: c,
             into: inputGradient.data + n0 * chw,
             padded: workspace.buffer(2, count: k * gi * gridT.plane, worker: worker),
-            grid: workspace.buffer(4, count: c * gi * gridT.plane, worker: worker), timer: timer)
+            grid: workspace.buffer(4, count: c * gi * gridT.plane, worker: worker),
+            direct: directKernel, timer: timer)
         }
         n0 += gi
       }

@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// Stride-1 convolutions without im2col ("shifted GEMMs").
 ///
 /// The input is copied once into a zero-padded buffer whose rows are `Wp = W + 2·pw` wide. On
@@ -80,16 +82,25 @@ struct PaddedGrid {
 
   /// y `[g, M, OH, OW]` = Σ_taps `taps[a·kw + b]` `[M, C]` · shift(x): the forward pass of a
   /// stride-1 convolution of x `[g, C, H, W]`. `padded` needs `C · g · plane` floats, `grid`
-  /// `M · g · plane`.
+  /// `M · g · plane`. With `direct`, the direct AVX-512 kernel sums the taps in registers
+  /// (reading the padded input in place, writing each output once) where the CPU has it; else
+  /// one accumulating sgemm per tap, each packing its shifted view of the input again.
   func convolve(
     images g: Int, _ x: UnsafePointer<Float>, taps: UnsafePointer<Float>, outChannels m: Int,
     into y: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>,
-    grid: UnsafeMutablePointer<Float>, timer: LayerTimer?
+    grid: UnsafeMutablePointer<Float>, direct: Bool = false, timer: LayerTimer?
   ) {
     let ld = g * plane
     timer.time("conv.copy") { pad(images: g, x, into: padded) }
     let n = columns(images: g)
     timer.time("conv.gemm") {
+      if direct {
+        let offsets = (0..<kh).flatMap { a in (0..<kw).map { b in a * wp + b } }
+        let done = offsets.withUnsafeBufferPointer { off in
+          tandem_conv_taps(padded, ld, c, taps, m, off.baseAddress, kh * kw, grid, ld, n) == 0
+        }
+        if done { return }
+      }
       for a in 0..<kh {
         for b in 0..<kw {
           let t = a * kw + b

@@ -1,0 +1,122 @@
+/* Direct stride-1 convolution on a padded grid, AVX-512 (see tandem_conv.h).
+ *
+ * Register block: 4 output rows × 96 positions (6 vectors of 16) = 24 accumulators; per input
+ * channel and tap, 6 unaligned loads of the shifted input and 4 weight broadcasts feed 24 FMAs.
+ * The weights are repacked once per call as [m/4][c][t][4] so the broadcasts walk memory in
+ * order. Positions past the last full block run 16 at a time with masked loads and stores, so
+ * nothing beyond q + offset < n + offset is read. */
+#include "tandem_conv.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+
+#define MR 4
+#define NV 6
+
+int tandem_conv_taps_available(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  }
+  return cached;
+}
+
+__attribute__((target("avx512f"))) static void block96(
+  const float *x, long ldx, long c, const float *w, const long *off, long t, float *y, long ldy)
+{
+  __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+  __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
+  __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
+  __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+  for (long j = 0; j < c; j++) {
+    const float *xj = x + j * ldx;
+    const float *wj = w + j * t * MR;
+    for (long s = 0; s < t; s++) {
+      const float *p = xj + off[s];
+      const __m512 x0 = _mm512_loadu_ps(p), x1 = _mm512_loadu_ps(p + 16);
+      const __m512 x2 = _mm512_loadu_ps(p + 32), x3 = _mm512_loadu_ps(p + 48);
+      const __m512 x4 = _mm512_loadu_ps(p + 64), x5 = _mm512_loadu_ps(p + 80);
+      const float *ws = wj + s * MR;
+      __m512 v = _mm512_set1_ps(ws[0]);
+      a00 = _mm512_fmadd_ps(v, x0, a00); a01 = _mm512_fmadd_ps(v, x1, a01);
+      a02 = _mm512_fmadd_ps(v, x2, a02); a03 = _mm512_fmadd_ps(v, x3, a03);
+      a04 = _mm512_fmadd_ps(v, x4, a04); a05 = _mm512_fmadd_ps(v, x5, a05);
+      v = _mm512_set1_ps(ws[1]);
+      a10 = _mm512_fmadd_ps(v, x0, a10); a11 = _mm512_fmadd_ps(v, x1, a11);
+      a12 = _mm512_fmadd_ps(v, x2, a12); a13 = _mm512_fmadd_ps(v, x3, a13);
+      a14 = _mm512_fmadd_ps(v, x4, a14); a15 = _mm512_fmadd_ps(v, x5, a15);
+      v = _mm512_set1_ps(ws[2]);
+      a20 = _mm512_fmadd_ps(v, x0, a20); a21 = _mm512_fmadd_ps(v, x1, a21);
+      a22 = _mm512_fmadd_ps(v, x2, a22); a23 = _mm512_fmadd_ps(v, x3, a23);
+      a24 = _mm512_fmadd_ps(v, x4, a24); a25 = _mm512_fmadd_ps(v, x5, a25);
+      v = _mm512_set1_ps(ws[3]);
+      a30 = _mm512_fmadd_ps(v, x0, a30); a31 = _mm512_fmadd_ps(v, x1, a31);
+      a32 = _mm512_fmadd_ps(v, x2, a32); a33 = _mm512_fmadd_ps(v, x3, a33);
+      a34 = _mm512_fmadd_ps(v, x4, a34); a35 = _mm512_fmadd_ps(v, x5, a35);
+    }
+  }
+  float *y0 = y, *y1 = y + ldy, *y2 = y + 2 * ldy, *y3 = y + 3 * ldy;
+  _mm512_storeu_ps(y0, a00); _mm512_storeu_ps(y0 + 16, a01); _mm512_storeu_ps(y0 + 32, a02);
+  _mm512_storeu_ps(y0 + 48, a03); _mm512_storeu_ps(y0 + 64, a04); _mm512_storeu_ps(y0 + 80, a05);
+  _mm512_storeu_ps(y1, a10); _mm512_storeu_ps(y1 + 16, a11); _mm512_storeu_ps(y1 + 32, a12);
+  _mm512_storeu_ps(y1 + 48, a13); _mm512_storeu_ps(y1 + 64, a14); _mm512_storeu_ps(y1 + 80, a15);
+  _mm512_storeu_ps(y2, a20); _mm512_storeu_ps(y2 + 16, a21); _mm512_storeu_ps(y2 + 32, a22);
+  _mm512_storeu_ps(y2 + 48, a23); _mm512_storeu_ps(y2 + 64, a24); _mm512_storeu_ps(y2 + 80, a25);
+  _mm512_storeu_ps(y3, a30); _mm512_storeu_ps(y3 + 16, a31); _mm512_storeu_ps(y3 + 32, a32);
+  _mm512_storeu_ps(y3 + 48, a33); _mm512_storeu_ps(y3 + 64, a34); _mm512_storeu_ps(y3 + 80, a35);
+}
+
+/* Up to 16 positions (mask), 4 rows. */
+__attribute__((target("avx512f"))) static void block16(
+  const float *x, long ldx, long c, const float *w, const long *off, long t, float *y, long ldy,
+  __mmask16 mask)
+{
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (long j = 0; j < c; j++) {
+    const float *xj = x + j * ldx;
+    const float *wj = w + j * t * MR;
+    for (long s = 0; s < t; s++) {
+      const __m512 v = _mm512_maskz_loadu_ps(mask, xj + off[s]);
+      const float *ws = wj + s * MR;
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(ws[0]), v, a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(ws[1]), v, a1);
+      a2 = _mm512_fmadd_ps(_mm512_set1_ps(ws[2]), v, a2);
+      a3 = _mm512_fmadd_ps(_mm512_set1_ps(ws[3]), v, a3);
+    }
+  }
+  _mm512_mask_storeu_ps(y, mask, a0);
+  _mm512_mask_storeu_ps(y + ldy, mask, a1);
+  _mm512_mask_storeu_ps(y + 2 * ldy, mask, a2);
+  _mm512_mask_storeu_ps(y + 3 * ldy, mask, a3);
+}
+
+int tandem_conv_taps(
+  const float *x, long ldx, long c, const float *taps, long m, const long *offsets, long t,
+  float *y, long ldy, long n)
+{
+  if (!tandem_conv_taps_available() || m % MR != 0 || m <= 0 || c <= 0 || t <= 0 || n < 0)
+    return -1;
+  float *w = malloc(sizeof(float) * (size_t)(m * c * t));
+  if (!w) return -1;
+  /* [t][m][c] → [m/4][c][t][4] */
+  for (long mb = 0; mb < m / MR; mb++)
+    for (long j = 0; j < c; j++)
+      for (long s = 0; s < t; s++)
+        for (long r = 0; r < MR; r++)
+          w[((mb * c + j) * t + s) * MR + r] = taps[(s * m + mb * MR + r) * c + j];
+  const long full = n / (16 * NV) * (16 * NV);
+  /* Position blocks outside, row blocks inside: the input block stays in cache while every
+   * row block uses it. */
+  for (long q = 0; q < full; q += 16 * NV)
+    for (long mb = 0; mb < m / MR; mb++)
+      block96(x + q, ldx, c, w + mb * c * t * MR, offsets, t, y + mb * MR * ldy + q, ldy);
+  for (long q = full; q < n; q += 16) {
+    const long left = n - q;
+    const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    for (long mb = 0; mb < m / MR; mb++)
+      block16(x + q, ldx, c, w + mb * c * t * MR, offsets, t, y + mb * MR * ldy + q, ldy, mask);
+  }
+  free(w);
+  return 0;
+}
