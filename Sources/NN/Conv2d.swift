@@ -392,6 +392,8 @@ public final class Conv2d {
     }
     let workers = min(workspace.workers, n)
     let tapsCount = kh * kw * c * k
+    // The direct kernel leaves dWᵀ as [a][b][C][K] instead of [a][C][b][K].
+    let directGrad = directKernel && grid.directWeightGradient(outChannels: k)
     let (chw, khw) = (c * geo.h * geo.w, k * geo.oh * geo.ow)
     Parallel.forEachWorker(n, workers: workers) { worker, range in
       let timer = worker == 0 ? self.timer : nil
@@ -404,7 +406,8 @@ public final class Conv2d {
         grid.weightGradient(
           images: gi, x.data + n0 * chw, dy.data + n0 * khw, outChannels: k, into: dWt,
           shifted: workspace.buffer(0, count: c * kw * gi * grid.plane, worker: worker),
-          gradient: workspace.buffer(1, count: k * gi * grid.plane, worker: worker), timer: timer)
+          gradient: workspace.buffer(1, count: k * gi * grid.plane, worker: worker),
+          direct: directGrad, timer: timer)
         if computesInputGradient {
           gridT.convolve(
             images: gi, dy.data + n0 * khw, taps: taps.data, outChannels: c,
@@ -423,7 +426,7 @@ public final class Conv2d {
       for a in 0..<kh {
         for ci in 0..<c {
           for b in 0..<kw {
-            let src = p + ((a * c + ci) * kw + b) * k
+            let src = p + (directGrad ? ((a * kw + b) * c + ci) * k : ((a * c + ci) * kw + b) * k)
             for ko in 0..<k { g[((ko * c + ci) * kh + a) * kw + b] += src[ko] }
           }
         }

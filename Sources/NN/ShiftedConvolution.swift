@@ -113,15 +113,39 @@ struct PaddedGrid {
     timer.time("conv.copy") { compact(images: g, channels: m, grid, into: y) }
   }
 
+  /// Whether ``weightGradient(images:_:_:outChannels:into:shifted:gradient:direct:timer:)``
+  /// runs the direct kernel for `m` output channels (else sgemm).
+  func directWeightGradient(outChannels m: Int) -> Bool {
+    tandem_conv_taps_available() != 0 && c % 2 == 0 && m % 4 == 0
+  }
+
   /// Weight gradient of a stride-1 convolution of x `[g, C, H, W]` with output gradient dy
-  /// `[g, M, OH, OW]`: accumulates `dWt[a][c][b][m] += Σ_q x_pad[c][q + a·Wp + b] · dy[m][q]`.
-  /// `shifted` needs `C · kw · g · plane` floats, `gradient` `M · g · plane`.
+  /// `[g, M, OH, OW]`: accumulates `dWt[a][c][b][m] += Σ_q x_pad[c][q + a·Wp + b] · dy[m][q]`,
+  /// or with `direct` (only when ``directWeightGradient(outChannels:)``) the same sums as
+  /// `dWt[a][b][c][m]` from the direct kernel, which reads the padded input in place instead of
+  /// materializing its `kw` shifts. `shifted` needs `C · kw · g · plane` floats, `gradient`
+  /// `M · g · plane`.
   func weightGradient(
     images g: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, outChannels m: Int,
     into dWt: UnsafeMutablePointer<Float>, shifted: UnsafeMutablePointer<Float>,
-    gradient: UnsafeMutablePointer<Float>, timer: LayerTimer?
+    gradient: UnsafeMutablePointer<Float>, direct: Bool = false, timer: LayerTimer?
   ) {
     let ld = g * plane
+    if direct {
+      timer.time("conv.copy") {
+        pad(images: g, x, into: shifted)
+        expand(images: g, channels: m, dy, into: gradient)
+      }
+      let offsets = (0..<kh).flatMap { a in (0..<kw).map { b in a * wp + b } }
+      let status = timer.time("conv.gemm") {
+        offsets.withUnsafeBufferPointer { off in
+          tandem_conv_taps_weight_gradient(
+            shifted, ld, c, gradient, ld, m, off.baseAddress, kh * kw, dWt, columns(images: g))
+        }
+      }
+      precondition(status == 0, "direct weight-gradient kernel refused its arguments")
+      return
+    }
     timer.time("conv.copy") {
       // Row (c, 0) is the padded plane; rows (c, b) are it shifted left by b.
       for ch in 0..<c {

@@ -83,7 +83,8 @@ struct ConvolutionMethodTests {
   }
 
   /// The direct kernel (AVX-512; where the CPU lacks it both sides run the sgemms) against one
-  /// sgemm per tap: full 96-position blocks, masked tails, 4 to 64 rows, forward and dx.
+  /// sgemm per tap: full 96-position blocks, masked tails, 4 to 64 rows, forward, dx and dW
+  /// (blocks of 3 taps and the remainder).
   @Test(
     "the direct tap kernel matches one sgemm per tap",
     arguments: [
@@ -96,6 +97,10 @@ struct ConvolutionMethodTests {
       Case(
         n: 1, c: 12, k: 8, h: 20, w: 23, kernel: (2, 3), padding: (1, 1), minimumColumns: 1,
         workers: 1),
+      // 4 taps: one block of 3 and the single-tap remainder of the weight-gradient kernel.
+      Case(
+        n: 2, c: 4, k: 4, h: 9, w: 13, kernel: (2, 2), padding: (1, 1), minimumColumns: 1,
+        workers: 2),
     ])
   func directKernelMatchesSgemm(_ cs: Case) {
     let x = randomTensor([cs.n, cs.c, cs.h, cs.w], seed: 31)

@@ -16,4 +16,12 @@ int tandem_conv_taps(
   const float *x, long ldx, long c, const float *taps, long m, const long *offsets, long t,
   float *y, long ldy, long n);
 
+/* The weight gradient of the same convolution: grad[s][j][i] += Σ_{q<n} x[j][q + offsets[s]] ·
+ * dy[i][q] for s < t, j < c, i < m (grad is [t][c][m]; dy rows of stride ldy hold zeros where
+ * the grid has junk positions). c must be even and m a multiple of 4; returns 0 on success, -1
+ * (nothing written) otherwise or without AVX-512. Single-threaded. */
+int tandem_conv_taps_weight_gradient(
+  const float *x, long ldx, long c, const float *dy, long ldy, long m, const long *offsets,
+  long t, float *grad, long n);
+
 #endif
