@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// 2-D convolution (cross-correlation, zero padding), PyTorch `nn.Conv2d` semantics.
@@ -49,6 +50,8 @@ public final class Conv2d {
   /// `TANDEM_CONV_KERNEL` is not `sgemm`.
   public static let directKernelDefault =
     ProcessInfo.processInfo.environment["TANDEM_CONV_KERNEL"] != "sgemm"
+  /// Whether this CPU runs the direct kernel (AVX-512F).
+  public static var directKernelAvailable: Bool { tandem_conv_taps_available() != 0 }
 
   let weight: ParamRef
   let bias: ParamRef?

@@ -169,6 +169,8 @@ enum BenchTrainCommand {
     return [
       "threads": threads, "conv_columns": columns, "block_columns": blockColumns,
       "concurrent_encoders": concurrent, "shifted_convolutions": shifted,
+      "conv_kernel": Conv2d.directKernelDefault && Conv2d.directKernelAvailable
+        ? "direct-avx512" : "sgemm",
       "breakdown_clock": threads == 1 ? "thread_cpu" : "wall", "blas_core": BLAS.coreName,
       "blas_core_override": BLAS.kernelOverride ?? "none",
       "batch": batch, "size": size, "steps": steps,
