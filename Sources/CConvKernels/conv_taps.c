@@ -8,18 +8,22 @@
 #include "tandem_conv.h"
 
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define MR 4
 #define NV 6
 
 int tandem_conv_taps_available(void) {
-  static int cached = -1;
-  if (cached < 0) {
+  /* Worker threads ask concurrently: an atomic cache (every writer stores the same value). */
+  static _Atomic int cached = -1;
+  int value = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (value < 0) {
     __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    value = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    atomic_store_explicit(&cached, value, memory_order_relaxed);
   }
-  return cached;
+  return value;
 }
 
 __attribute__((target("avx512f"))) static void block96(
