@@ -6,7 +6,7 @@
 # Usage: Scripts/reference/swap_split.sh RUN_OUT OUT [WORLD…]   (default worlds: A B AH BH)
 #   RUN_OUT  a finished `results.sh` output directory (its worlds and runs are read, not changed)
 #   OUT      where the swapped catalogs (hard links to RUN_OUT's TIFFs), eval/*.jsonl and
-#            table.md go
+#            table.md go; worlds already swapped or evaluated there are skipped (rerun-safe)
 # Environment: TANDEM=path/to/tandem (default: the release build), JOBS=N (default 2),
 #   CLASS_WEIGHTS (default balanced, as results.sh).
 set -euo pipefail
@@ -26,6 +26,7 @@ printf '%s\n' "$(cat "$run/protocol.txt") (flood U-Net re-evaluated with probe-t
 
 swap_world() { # W: copy world W with the two roles exchanged (TIFFs hard-linked, JSON rewritten)
   local src=$run/world$1 dst=$out/world$1
+  [[ -d $dst ]] && return 0 # done by an earlier, interrupted call
   [[ -d $src ]] || { echo "swap_split: $src missing" >&2; return 1; }
   rm -rf "$dst.tmp"
   cp -al "$src" "$dst.tmp"
@@ -45,6 +46,7 @@ EOF
 
 evaluate() { # W
   local w=$1 args=()
+  [[ -s $out/eval/$w-flood-s1-unet.jsonl ]] && return 0 # done by an earlier call
   for r in "$run"/runs/"$w"-multimodal-* "$run"/runs/"$w"-simclr-s1-*; do args+=(--checkpoint "$r"); done
   for s in $(ls -d "$run"/runs/"$w"-multimodal-* | sed 's/.*-s//'); do args+=(--checkpoint "random:$s"); done
   "$bin" eval "${args[@]}" --model tiny --size 64 --task flood --modality s1 --probe unet \
