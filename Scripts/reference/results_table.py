@@ -57,20 +57,21 @@ def load():
     return data
 
 
+def row_of(r, who, fraction):
+    """The index of `who`'s result row in report `r` at `fraction`, or None when `r` is not
+    `who`'s. The baseline counts once per world: the first random init's report (it does not
+    depend on the checkpoint except through its normalization, which is estimated from data
+    like every random row's)."""
+    if abs(r.get("train_fraction", 1) - fraction) > 1e-9:
+        return None
+    if who == "baseline":
+        return 0 if r["mode"] == "random" and r["checkpoint"] in ("random:1", "random") else None
+    return 1 if r["mode"] == who else None
+
+
 def values(reports, who, metric, fraction=1.0):
-    """Metric values of `who` at `fraction`; the baseline once per distinct report set (it does
-    not depend on the checkpoint except through its normalization, so take the random rows')."""
-    xs = []
-    for r in reports:
-        if abs(r.get("train_fraction", 1) - fraction) > 1e-9:
-            continue
-        if who == "baseline":
-            # One baseline per world: the first random init's report (its normalization is
-            # estimated from data, like every random row).
-            if r["mode"] == "random" and r["checkpoint"] in ("random:1", "random"):
-                xs.append(r["results"][0][metric])
-        elif r["mode"] == who:
-            xs.append(r["results"][1][metric])
+    """Metric values of `who` at `fraction` (the baseline once per world)."""
+    xs = [r["results"][row][metric] for r in reports if (row := row_of(r, who, fraction)) is not None]
     return [x for x in xs if x is not None]
 
 
@@ -100,12 +101,15 @@ def gap(a, b):
     return d, z, "✓" if z > 2 else "✗"
 
 
+def fmt_z(z):
+    return "∞" if z == float("inf") else ("−∞" if z == float("-inf") else f"{z:+.1f}")
+
+
 def fmt_gap(g):
     if g is None:
         return "—"
     d, z, mark = g
-    zs = "∞" if z == float("inf") else ("−∞" if z == float("-inf") else f"{z:+.1f}")
-    return f"{d:+.3f} ({zs} sd) {mark}"
+    return f"{d:+.3f} ({fmt_z(z)} sd) {mark}"
 
 
 data = load()
@@ -120,27 +124,35 @@ if os.path.exists(os.path.join(out, "protocol.txt")):
 groups = [("base", ["A", "B"]), ("heavy-nuisance", ["AH", "BH"]), ("decoupled", ["D"]), ("real chip", ["R"])]
 
 
+def preset_reports(keep=lambda key: True):
+    """(key, title, metric, preset, reports) for every task in TASKS that `keep` accepts and every
+    preset with reports, the reports of the preset's worlds pooled."""
+    for key, (title, metric) in TASKS.items():
+        if not keep(key):
+            continue
+        for preset, worlds in groups:
+            reports = [r for w in worlds for r in data.get((w,) + key, [])]
+            if reports:
+                yield key, title, metric, preset, reports
+
+
 def claim(a, b, names):
     """One verdict cell: mark, gap in sd and the two means."""
     g = gap(a, b)
     if g is None:
         return "—"
     d, z, mark = g
-    zs = "∞" if z == float("inf") else ("−∞" if z == float("-inf") else f"{z:+.1f}".replace("-", "−"))
+    zs = fmt_z(z).replace("-", "−")
     text = f"{mark} {zs} sd ({names}{st.mean(a):.3f} vs {st.mean(b):.3f})"
     return f"**{text}**" if mark == "✓" else text
 
 
-def water_share(reports, who, row):
+def water_share(reports, who):
     """Mean predicted and true water share of `who`'s reports at fraction 1 (confusion rows are
     the truth, columns the prediction; class 1 is water)."""
     pred, true = [], []
     for r in reports:
-        if abs(r.get("train_fraction", 1) - 1) > 1e-9:
-            continue
-        if (who == "baseline" and r["mode"] == "random" and r["checkpoint"] in ("random:1", "random")) or (
-            who != "baseline" and r["mode"] == who
-        ):
+        if (row := row_of(r, who, 1.0)) is not None:
             cm = r["results"][row]["confusion_matrix"]
             total = sum(map(sum, cm))
             pred.append((cm[0][1] + cm[1][1]) / total)
@@ -155,46 +167,38 @@ print("| task | preset (n) | multimodal > SimCLR | SimCLR > random init | random
       "best encoder > no learning |")
 print("|---|---|---|---|---|---|")
 decoupled = []
-for key, (title, metric) in TASKS.items():
-    for preset, worlds in groups:
-        reports = [r for w in worlds for r in data.get((w,) + key, [])]
-        if not reports:
-            continue
-        v = {who: values(reports, who, metric) for who in ORDER}
-        n = max(len(v["multimodal"]), len(v["random"]))
-        if preset == "decoupled":
-            g = gap(v["multimodal"], v["random"])
-            if g is not None:
-                holds = "holds" if g[1] <= 2 else "FAILS: above random init"
-                decoupled.append(f"{title}: multimodal − random init {fmt_gap(g)[:-2]} ({holds})")
-            continue
-        pretrained = [w for w in ("simclr", "multimodal") if v[w]]
-        best = max(pretrained, key=lambda w: st.mean(v[w])) if pretrained else None
-        print(
-            f"| {title} | {preset} ({n}) | {claim(v['multimodal'], v['simclr'], '')} | "
-            f"{claim(v['simclr'], v['random'], '')} | {claim(v['random'], v['baseline'], '')} | "
-            + (claim(v[best], v["baseline"], LABEL[best] + " ") if best else "—")
-            + " |"
-        )
+for key, title, metric, preset, reports in preset_reports():
+    v = {who: values(reports, who, metric) for who in ORDER}
+    n = max(len(v["multimodal"]), len(v["random"]))
+    if preset == "decoupled":
+        g = gap(v["multimodal"], v["random"])
+        if g is not None:
+            holds = "holds" if g[1] <= 2 else "FAILS: above random init"
+            decoupled.append(f"{title}: multimodal − random init {fmt_gap(g)[:-2]} ({holds})")
+        continue
+    pretrained = [w for w in ("simclr", "multimodal") if v[w]]
+    best = max(pretrained, key=lambda w: st.mean(v[w])) if pretrained else None
+    print(
+        f"| {title} | {preset} ({n}) | {claim(v['multimodal'], v['simclr'], '')} | "
+        f"{claim(v['simclr'], v['random'], '')} | {claim(v['random'], v['baseline'], '')} | "
+        + (claim(v[best], v["baseline"], LABEL[best] + " ") if best else "—")
+        + " |"
+    )
 print()
 for line in decoupled:
     print(f"Decoupled control (target: not above random init by > 2 sd): {line}.")
     print()
 shares = []
-for key, (title, metric) in TASKS.items():
-    if key[0] != "flood":
+for key, title, metric, preset, reports in preset_reports(lambda key: key[0] == "flood"):
+    cells = {who: water_share(reports, who) for who in ORDER}
+    if not any(cells.values()):
         continue
-    for preset, worlds in groups:
-        reports = [r for w in worlds for r in data.get((w,) + key, [])]
-        cells = {who: water_share(reports, who, 0 if who == "baseline" else 1) for who in ORDER}
-        if not any(cells.values()):
-            continue
-        true = next(c[1] for c in cells.values() if c)
-        shares.append(
-            f"| {title} | {preset} | {true:.3f} | "
-            + " | ".join(f"{cells[w][0]:.3f}" if cells[w] else "—" for w in ORDER)
-            + " |"
-        )
+    true = next(c[1] for c in cells.values() if c)
+    shares.append(
+        f"| {title} | {preset} | {true:.3f} | "
+        + " | ".join(f"{cells[w][0]:.3f}" if cells[w] else "—" for w in ORDER)
+        + " |"
+    )
 if shares:
     print("Flood probes' operating point at fraction 1 (share of test pixels predicted water, mean):")
     print()
@@ -209,19 +213,15 @@ print()
 print("| task (metric) | preset | n | no learning | random init | SimCLR | multimodal | "
       "multimodal − SimCLR | SimCLR − random | random − no learning | multimodal − random |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for key, (title, metric) in TASKS.items():
-    for preset, worlds in groups:
-        reports = [r for w in worlds for r in data.get((w,) + key, [])]
-        if not reports:
-            continue
-        v = {who: values(reports, who, metric) for who in ORDER}
-        n = max(len(v["multimodal"]), len(v["random"]))
-        print(
-            f"| {title} | {preset} | {n} | {ms(v['baseline'])} | {ms(v['random'])} | "
-            f"{ms(v['simclr'])} | {ms(v['multimodal'])} | {fmt_gap(gap(v['multimodal'], v['simclr']))} | "
-            f"{fmt_gap(gap(v['simclr'], v['random']))} | {fmt_gap(gap(v['random'], v['baseline']))} | "
-            f"{fmt_gap(gap(v['multimodal'], v['random']))} |"
-        )
+for key, title, metric, preset, reports in preset_reports():
+    v = {who: values(reports, who, metric) for who in ORDER}
+    n = max(len(v["multimodal"]), len(v["random"]))
+    print(
+        f"| {title} | {preset} | {n} | {ms(v['baseline'])} | {ms(v['random'])} | "
+        f"{ms(v['simclr'])} | {ms(v['multimodal'])} | {fmt_gap(gap(v['multimodal'], v['simclr']))} | "
+        f"{fmt_gap(gap(v['simclr'], v['random']))} | {fmt_gap(gap(v['random'], v['baseline']))} | "
+        f"{fmt_gap(gap(v['multimodal'], v['random']))} |"
+    )
 print()
 
 # 2. Label efficiency.
@@ -230,23 +230,19 @@ print()
 print("| task (metric) | preset | fraction | no learning | random init | SimCLR | multimodal | "
       "multimodal − SimCLR | SimCLR − random | random − no learning |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for key, (title, metric) in TASKS.items():
-    if key[2] != "unet":
+for key, title, metric, preset, reports in preset_reports(lambda key: key[2] == "unet"):
+    fractions = sorted({r.get("train_fraction", 1) for r in reports})
+    if len(fractions) < 2:
         continue
-    for preset, worlds in groups:
-        reports = [r for w in worlds for r in data.get((w,) + key, [])]
-        fractions = sorted({r.get("train_fraction", 1) for r in reports})
-        if len(fractions) < 2:
-            continue
-        for f in fractions:
-            v = {who: values(reports, who, metric, f) for who in ORDER}
-            print(
-                f"| {title} | {preset} | {f:g} | {ms(v['baseline'])} | {ms(v['random'])} | "
-                f"{ms(v['simclr'])} | {ms(v['multimodal'])} | "
-                f"{fmt_gap(gap(v['multimodal'], v['simclr']))} | "
-                f"{fmt_gap(gap(v['simclr'], v['random']))} | "
-                f"{fmt_gap(gap(v['random'], v['baseline']))} |"
-            )
+    for f in fractions:
+        v = {who: values(reports, who, metric, f) for who in ORDER}
+        print(
+            f"| {title} | {preset} | {f:g} | {ms(v['baseline'])} | {ms(v['random'])} | "
+            f"{ms(v['simclr'])} | {ms(v['multimodal'])} | "
+            f"{fmt_gap(gap(v['multimodal'], v['simclr']))} | "
+            f"{fmt_gap(gap(v['simclr'], v['random']))} | "
+            f"{fmt_gap(gap(v['random'], v['baseline']))} |"
+        )
 print()
 
 # 3. Per world.
