@@ -26,6 +26,11 @@ int tandem_conv_taps_available(void) {
   return value;
 }
 
+/* The first `left` of 16 lanes (all of them when left >= 16): the masked tail of a row. */
+static inline __mmask16 tail_mask(long left) {
+  return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
 __attribute__((target("avx512f"))) static void block96(
   const float *x, long ldx, long c, const float *w, const long *off, long t, float *y, long ldy)
 {
@@ -116,8 +121,7 @@ int tandem_conv_taps(
     for (long mb = 0; mb < m / MR; mb++)
       block96(x + q, ldx, c, w + mb * c * t * MR, offsets, t, y + mb * MR * ldy + q, ldy);
   for (long q = full; q < n; q += 16) {
-    const long left = n - q;
-    const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 mask = tail_mask(n - q);
     for (long mb = 0; mb < m / MR; mb++)
       block16(x + q, ldx, c, w + mb * c * t * MR, offsets, t, y + mb * MR * ldy + q, ldy, mask);
   }
@@ -144,8 +148,7 @@ __attribute__((target("avx512f"))) static void wg_block(
       for (int r = 0; r < 4; r++) acc[j][s][r] = _mm512_setzero_ps();
   const long o0 = off[0], o1 = taps > 1 ? off[1] : 0, o2 = taps > 1 ? off[2] : 0;
   for (long q = q0; q < q1; q += 16) {
-    const long left = q1 - q;
-    const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 k = tail_mask(q1 - q);
     const __m512 d0 = _mm512_maskz_loadu_ps(k, dy + q);
     const __m512 d1 = _mm512_maskz_loadu_ps(k, dy + ldy + q);
     const __m512 d2 = _mm512_maskz_loadu_ps(k, dy + 2 * ldy + q);

@@ -35,6 +35,9 @@ struct PaddedGrid {
   /// GEMM width covering `g` images: every output position of the first `g − 1` planes and
   /// the output rows of the last.
   func columns(images g: Int) -> Int { (g - 1) * plane + oh * wp }
+  /// Where tap (a, b) reads in a padded plane, relative to the output position, for the direct
+  /// kernel: `a · Wp + b`, taps in row-major order.
+  var tapOffsets: [Int] { (0..<kh).flatMap { a in (0..<kw).map { b in a * wp + b } } }
 
   /// NCHW `[g, C, H, W]` → `[C][g · plane]`, zero-padded (tails zeroed too).
   func pad(images g: Int, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
@@ -95,8 +98,7 @@ struct PaddedGrid {
     let n = columns(images: g)
     timer.time("conv.gemm") {
       if direct {
-        let offsets = (0..<kh).flatMap { a in (0..<kw).map { b in a * wp + b } }
-        let done = offsets.withUnsafeBufferPointer { off in
+        let done = tapOffsets.withUnsafeBufferPointer { off in
           tandem_conv_taps(padded, ld, c, taps, m, off.baseAddress, kh * kw, grid, ld, n) == 0
         }
         if done { return }
@@ -136,9 +138,8 @@ struct PaddedGrid {
         pad(images: g, x, into: shifted)
         expand(images: g, channels: m, dy, into: gradient)
       }
-      let offsets = (0..<kh).flatMap { a in (0..<kw).map { b in a * wp + b } }
       let status = timer.time("conv.gemm") {
-        offsets.withUnsafeBufferPointer { off in
+        tapOffsets.withUnsafeBufferPointer { off in
           tandem_conv_taps_weight_gradient(
             shifted, ld, c, gradient, ld, m, off.baseAddress, kh * kw, dWt, columns(images: g))
         }
