@@ -28,6 +28,15 @@ public struct STACSearch: Sendable, Hashable, Codable {
     case json(JSONValue)
     case text(String)
 
+    /// A filter given without its language: a JSON object is cql2-json (pystac-client writes
+    /// the language; a hand-written option or URL may not), anything else cql2-text.
+    public static func inferring(_ text: String) -> Filter {
+      if let value = try? JSONParser.parse(Array(text.utf8)), value.objectValue != nil {
+        return .json(value)
+      }
+      return .text(text)
+    }
+
     /// The `filter-lang` value.
     public var language: String {
       switch self {
@@ -111,6 +120,21 @@ public struct STACSearch: Sendable, Hashable, Codable {
       return "datetime interval '\(text)' ends before it starts"
     }
     return nil
+  }
+
+  /// A `bbox` as the CLI and search URLs write it, `w,s,e,n` (or 6 numbers in 3-D), or `nil`
+  /// when it is empty or not all numbers; the number of values is checked by ``problem``.
+  public static func parsingBBox(_ text: String) -> [Double]? {
+    let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { return nil }
+    return values.compactMap { $0 }
+  }
+
+  /// A comma list (`collections`, `ids`, `sortby`): items trimmed, empty ones dropped.
+  public static func parsingList(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+      !$0.isEmpty
+    }
   }
 
   /// `datetime` with bare dates widened to whole days, as pystac-client does: `2024-05-01`
@@ -240,11 +264,6 @@ extension STACSearch {
         throw fail("\(name) is not valid JSON: \(error)")
       }
     }
-    func list(_ text: String) -> [String] {
-      text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-        !$0.isEmpty
-      }
-    }
     var search = STACSearch()
     var others: [String] = []
     var seen: Set<String> = []
@@ -265,37 +284,27 @@ extension STACSearch {
       guard seen.insert(name).inserted else { throw fail("\(name) is given twice") }
       switch name {
       case "bbox":
-        let values = value.split(separator: ",").map {
-          Double($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+        guard let bbox = parsingBBox(value) else {
           throw fail("bbox '\(value)' is not a list of numbers w,s,e,n")
         }
-        search.bbox = values.compactMap { $0 }
+        search.bbox = bbox
       case "intersects": search.intersects = try json(name, value)
       case "datetime": search.datetime = expandingDates(value)
-      case "collections": search.collections = list(value)
-      case "ids": search.ids = list(value)
+      case "collections": search.collections = parsingList(value)
+      case "ids": search.ids = parsingList(value)
       case "query": search.query = try json(name, value)
       case "filter": filterText = value
       case "filter-lang": filterLanguage = value.lowercased()
       case "limit":
         guard let limit = Int(value) else { throw fail("limit '\(value)' is not an integer") }
         search.limit = limit
-      default: search.sortby = list(value)  // sortby
+      default: search.sortby = parsingList(value)  // sortby
       }
     }
     switch (filterText, filterLanguage) {
     case (let text?, "cql2-json"?): search.filter = .json(try json("filter", text))
     case (let text?, "cql2-text"?): search.filter = .text(text)
-    case (let text?, nil):
-      // As `--filter`: a JSON object is cql2-json (pystac-client writes the language; a
-      // hand-written URL may not), anything else cql2-text.
-      if let value = try? JSONParser.parse(Array(text.utf8)), value.objectValue != nil {
-        search.filter = .json(value)
-      } else {
-        search.filter = .text(text)
-      }
+    case (let text?, nil): search.filter = .inferring(text)
     case (_?, let other?): throw fail("filter-lang '\(other)' is not cql2-json or cql2-text")
     case (nil, _?): throw fail("filter-lang without filter")
     case (nil, nil): break

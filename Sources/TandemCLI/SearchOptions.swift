@@ -53,13 +53,10 @@ enum SearchOptions {
     }
     var search = STACSearch()
     if let text = parsed.string("bbox") {
-      let values = text.split(separator: ",").map {
-        Double($0.trimmingCharacters(in: .whitespaces))
-      }
-      guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+      guard let bbox = STACSearch.parsingBBox(text) else {
         throw parsed.usageError("invalid value '\(text)' for --bbox: expected numbers w,s,e,n")
       }
-      search.bbox = values.compactMap { $0 }
+      search.bbox = bbox
     }
     search.intersects = try json(parsed, "intersects")
     search.datetime = parsed.string("datetime").map(STACSearch.expandingDates)
@@ -74,11 +71,7 @@ enum SearchOptions {
       case "cql2-text":
         search.filter = .text(text)
       case nil:
-        if let value = try? JSONParser.parse(Array(text.utf8)), value.objectValue != nil {
-          search.filter = .json(value)
-        } else {
-          search.filter = .text(text)
-        }
+        search.filter = .inferring(text)
       case let other?:
         throw parsed.usageError(
           "invalid value '\(other)' for --filter-lang: expected cql2-json or cql2-text")
@@ -112,9 +105,7 @@ enum SearchOptions {
   }
 
   private static func list(_ parsed: ParsedArguments, _ name: String) -> [String] {
-    (parsed.string(name) ?? "").split(separator: ",").map {
-      $0.trimmingCharacters(in: .whitespaces)
-    }.filter { !$0.isEmpty }
+    STACSearch.parsingList(parsed.string(name) ?? "")
   }
 
   /// The option's text, or the contents of the file it names with `@`.
