@@ -27,7 +27,8 @@
 #   and FRACTIONS=0.1,1 override the mode's values (the table says what ran: OUT/protocol.txt);
 #   CLASS_WEIGHTS=balanced (the default) weights the U-Net probes' cross-entropy by inverse class
 #   frequency, as the linear probes weight their samples; CLASS_WEIGHTS=none is the plain
-#   cross-entropy of the 2026-12-06 tables, whose flood probe under-predicts water (RESULTS.md).
+#   cross-entropy of the earlier 2026-12-06 full and medium runs, whose flood probe
+#   under-predicts water (RESULTS.md).
 set -euo pipefail
 quick=0
 if [[ ${1:-} == --quick ]]; then
