@@ -7,8 +7,9 @@
 # Phases (each skips what is already done, so an interrupted run continues):
 #   worlds  `tandem fixtures --world-version 2`: A = base seed 42, B = base seed 7,
 #           AH = heavy-nuisance seed 42, BH = heavy-nuisance seed 7, D = decoupled seed 42
-#   train   tandem-tiny, 64 px, batch 64, seeds 1–3: multimodal, SimCLR-S2, SimCLR-S1 on A, B, AH,
-#           BH; multimodal on D (pretrain tiles only); two runs at a time, one BLAS thread each
+#   train   tandem-tiny, 64 px, batch 64, 2000 steps, seeds 1–3: multimodal, SimCLR-S2, SimCLR-S1
+#           on A, B, AH, BH; multimodal on D (pretrain tiles only); two runs at a time, one BLAS
+#           thread each. 2000 steps: the loss still falls from 1000 to 2000 (RESULTS.md, Budget)
 #   eval    one `tandem eval` per (world, task, input, probe) over every compatible checkpoint
 #           and random init seeds 1–3 (windows read once per command): land cover (S2, S1)
 #           with the linear probe, per-pixel land cover (S2) and flood (S1) with the U-Net probe
@@ -45,7 +46,7 @@ if ((quick)); then
   tiles=4 size=512 steps=${STEPS:-300} warmup=30 seeds=${SEEDS:-1 2} worlds=${WORLDS:-A AH D}
   fractions=${FRACTIONS:-0.1,1}
 else
-  tiles=8 size=1024 steps=${STEPS:-1000} warmup=50 seeds=${SEEDS:-1 2 3}
+  tiles=8 size=1024 steps=${STEPS:-2000} warmup=50 seeds=${SEEDS:-1 2 3}
   worlds=${WORLDS:-A B AH BH D} fractions=${FRACTIONS:-0.01,0.1,1}
 fi
 class_weights=${CLASS_WEIGHTS:-balanced}
