@@ -15,10 +15,11 @@
 #           with the linear probe, per-pixel land cover (S2) and flood (S1) with the U-Net probe
 #           at train fractions 0.01, 0.1, 1, flood (S1) with the linear probe; D: land cover S2;
 #           R: the Sen1Floods11 chip with the S1 encoders of world A
-#   table   Scripts/reference/results_table.py (mean ± sd, gaps in sd, label efficiency)
 #   swap    Scripts/reference/swap_split.sh: the flood U-Net probes again with each world's
 #           probe-train and test tiles swapped (OUT/swapped-split/table.md), the check of
 #           RESULTS.md's flood rows
+#   table   Scripts/reference/results_table.py (mean ± sd, gaps in pooled and within-world sd,
+#           label efficiency, flood over both splits once swap has run); runs after swap
 #
 # Usage: Scripts/reference/results.sh [--quick] OUT [PHASE…]   (default: all phases)
 #   --quick  same code paths at a smaller size (< 20 min on 2 cores): 4 tiles of 512 px, worlds
@@ -36,9 +37,9 @@ if [[ ${1:-} == --quick ]]; then
   quick=1
   shift
 fi
-out=${1:?usage: results.sh [--quick] OUT [worlds|train|eval|table|swap]…}
+out=${1:?usage: results.sh [--quick] OUT [worlds|train|eval|swap|table]…}
 shift
-phases=${*:-worlds train eval table swap}
+phases=${*:-worlds train eval swap table}
 root=${TANDEM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TANDEM:-$root/.build/release/tandem}
 jobs=${JOBS:-2}
@@ -162,11 +163,6 @@ if [[ $phases == *eval* ]]; then
   pool evaluate "${eval_list[@]}"
 fi
 
-if [[ $phases == *table* ]]; then
-  /usr/bin/python3 "$root/Scripts/reference/results_table.py" "$out" | tee "$out/table.md"
-  "$bin" report "$out"/runs/A-* "$out"/runs/D-* --out "$out/curves.svg" --title \
-    "Pretraining curves, world A (base) and D (decoupled)" --quiet >/dev/null || true
-fi
 if [[ $phases == *swap* ]]; then
   swap_worlds=()
   for w in $worlds; do [[ $w == D ]] || swap_worlds+=("$w"); done
@@ -174,6 +170,12 @@ if [[ $phases == *swap* ]]; then
     "$root/Scripts/reference/swap_split.sh" "$out" "$out/swapped-split" "${swap_worlds[@]}" \
     >"$out/logs/swap-split.log"
   echo "results.sh: flood with the split swapped: $out/swapped-split/table.md"
+fi
+# The table last: it scores flood over both tile splits when the swap phase has run.
+if [[ $phases == *table* ]]; then
+  /usr/bin/python3 "$root/Scripts/reference/results_table.py" "$out" | tee "$out/table.md"
+  "$bin" report "$out"/runs/A-* "$out"/runs/D-* --out "$out/curves.svg" --title \
+    "Pretraining curves, world A (base) and D (decoupled)" --quiet >/dev/null || true
 fi
 elapsed=$(($(date +%s) - started))
 printf 'results.sh: phases "%s" took %d min %02d s wall\n' "$phases" $((elapsed / 60)) $((elapsed % 60)) |
