@@ -16,7 +16,9 @@
    OUT/swapped-split/ holds the flood U-Net probes with the tile split swapped
    (Scripts/reference/swap_split.sh), flood scored over both splits (2-fold: each run's IoU is
    the mean of its two folds);
-5. the pretraining runs (final loss, in-batch accuracy, wall time).
+5. the pretraining runs (final loss, in-batch accuracy, wall time);
+6. the loss curves: the loss at 1/8, 1/4, 1/2, 3/4 and all of the steps and its change over the
+   last quarter and eighth, to show whether more steps would still lower it.
 
 Usage: results_table.py OUT
 """
@@ -425,6 +427,39 @@ if runs:
             f"{st.mean(losses):.3f} | {st.mean(accs):.3f} |" if losses and accs else
             f"| {os.path.basename(run)} | {s.get('steps')} | — | — | — | — | — |"
         )
+    print()
+
+# 6. Loss curves: is the loss still falling at the end of the budget?
+curves = {}
+for path in runs:
+    run = os.path.dirname(path)
+    world, mode, modality = os.path.basename(run).split("-")[:3]
+    preset = WORLDS.get(world, (world,))[0]
+    try:
+        lines = [json.loads(x) for x in open(os.path.join(run, "metrics.jsonl")) if x.strip()]
+    except OSError:
+        continue
+    losses = [l["loss"] for l in lines if l.get("loss") is not None]
+    if len(losses) >= 400:
+        curves.setdefault((preset, f"{mode} {modality}"), []).append(losses)
+if curves:
+    total = min(len(c) for cs in curves.values() for c in cs)
+    marks = [total // 8, total // 4, total // 2, 3 * total // 4, total]
+    print("### Loss curves (mean loss over the 50 steps before each step, mean over runs)")
+    print()
+    print("The learning rate follows a cosine to zero over the run, so the curve flattens at the "
+          "end of any budget; compare the final loss of runs with different budgets, not the last "
+          "eighth alone.")
+    print()
+    print("| preset | runs | n | " + " | ".join(f"step {m}" for m in marks)
+          + " | last quarter | last eighth |")
+    print("|---|---|---|" + "---|" * (len(marks) + 2))
+    for (preset, what), cs in sorted(curves.items()):
+        at = [st.mean(st.mean(c[m - 50 : m]) for c in cs) for m in marks]
+        eighth = st.mean(st.mean(c[7 * total // 8 - 50 : 7 * total // 8]) for c in cs)
+        print(f"| {preset} | {what} | {len(cs)} | " + " | ".join(f"{x:.3f}" for x in at)
+              + f" | {(at[-1] - at[-2]) / at[-2] * 100:+.1f} % | {(at[-1] - eighth) / eighth * 100:+.1f} % |"
+              .replace("-", "−"))
     print()
 
 timings = os.path.join(out, "timings.tsv")
