@@ -1,3 +1,5 @@
+import TandemBase
+
 /// Where an object lives, parsed from what a user typed or a catalog href.
 public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
   /// A local file path.
@@ -19,7 +21,7 @@ public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
           .unsupportedLocation, location: text, message: "file URLs must be absolute (file:///path)"
         )
       }
-      self = .file(path: SourceLocation.percentDecoded(path))
+      self = .file(path: PercentDecoding.decoded(path))
     } else if let colon = text.firstIndex(of: ":"), text[..<colon].count > 1,
       text[..<colon].allSatisfy({
         $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "."
@@ -43,20 +45,5 @@ public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
     case .file(let path): path
     case .http(let url): url
     }
-  }
-
-  static func percentDecoded(_ text: String) -> String {
-    var bytes: [UInt8] = []
-    var iterator = Array(text.utf8).makeIterator()
-    while let b = iterator.next() {
-      if b == UInt8(ascii: "%"), let h = iterator.next(), let l = iterator.next(),
-        let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
-      {
-        bytes.append(v)
-      } else {
-        bytes.append(b)
-      }
-    }
-    return String(decoding: bytes, as: UTF8.self)
   }
 }

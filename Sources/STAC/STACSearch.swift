@@ -1,4 +1,5 @@
 import Foundation
+import TandemBase
 
 /// A STAC API item search (`/search`, STAC API - Item Search 1.0 with the Query, Filter and Sort
 /// extensions): the parameters pystac-client users know, validated, and turned into the first
@@ -271,8 +272,9 @@ extension STACSearch {
     var filterLanguage: String?
     for raw in queryString.split(separator: "&") where !raw.isEmpty {
       let parts = raw.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-      let name = formDecoded(String(parts[0]))
-      let value = formDecoded(parts.count > 1 ? String(parts[1]) : "")
+      let name = PercentDecoding.decoded(String(parts[0]), plusIsSpace: true)
+      let value = PercentDecoding.decoded(
+        parts.count > 1 ? String(parts[1]) : "", plusIsSpace: true)
       let known = [
         "bbox", "intersects", "datetime", "collections", "ids", "query", "filter", "filter-lang",
         "limit", "sortby",
@@ -330,35 +332,6 @@ extension STACSearch {
     if let limit = options.limit { merged.limit = limit }
     if !options.sortby.isEmpty { merged.sortby = options.sortby }
     return merged
-  }
-
-  /// A query-string component decoded as servers decode it (`+` is a space, then `%XX`).
-  static func formDecoded(_ text: String) -> String {
-    func hex(_ c: UInt8) -> UInt8? {
-      switch c {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-      case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-      default: nil
-      }
-    }
-    let input = Array(text.utf8)
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(input.count)
-    var i = 0
-    while i < input.count {
-      let b = input[i]
-      if b == UInt8(ascii: "%"), i + 2 < input.count, let h = hex(input[i + 1]),
-        let l = hex(input[i + 2])
-      {
-        bytes.append(h << 4 | l)
-        i += 3
-        continue
-      }
-      bytes.append(b == UInt8(ascii: "+") ? UInt8(ascii: " ") : b)  // a stray % stays as it is
-      i += 1
-    }
-    return String(decoding: bytes, as: UTF8.self)
   }
 }
 

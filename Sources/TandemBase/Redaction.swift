@@ -88,7 +88,7 @@ public enum Redaction {
     let base = text[..<question]
     let kept = text[text.index(after: question)...].split(separator: "&").filter { pair in
       let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-      return !isSecretParameter(percentDecoded(name))
+      return !isSecretParameter(PercentDecoding.decoded(name))
     }
     return kept.isEmpty ? String(base) : base + "?" + kept.joined(separator: "&")
   }
@@ -115,7 +115,7 @@ public enum Redaction {
     var kept: [String] = []
     for pair in text[text.index(after: question)...].split(separator: "&") {
       let parts = pair.split(separator: "=", maxSplits: 1)
-      let name = percentDecoded(parts.first.map(String.init) ?? "").lowercased()
+      let name = PercentDecoding.decoded(parts.first.map(String.init) ?? "").lowercased()
       if rotatingParameters.contains(name) || name.hasPrefix("x-amz-") || name.hasPrefix("x-goog-")
       {
         continue
@@ -257,22 +257,6 @@ public enum Redaction {
       i += 1
     }
     return result
-  }
-
-  static func percentDecoded(_ text: String) -> String {
-    guard text.contains("%") else { return text }
-    var bytes: [UInt8] = []
-    var iterator = Array(text.utf8).makeIterator()
-    while let b = iterator.next() {
-      if b == UInt8(ascii: "%"), let h = iterator.next(), let l = iterator.next(),
-        let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
-      {
-        bytes.append(v)
-      } else {
-        bytes.append(b)
-      }
-    }
-    return String(decoding: bytes, as: UTF8.self)
   }
 }
 
