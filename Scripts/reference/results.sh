@@ -51,8 +51,9 @@ else
   worlds=${WORLDS:-A B AH BH D} fractions=${FRACTIONS:-0.01,0.1,1}
 fi
 class_weights=${CLASS_WEIGHTS:-balanced}
+model=tiny window=64 # pretraining and probes; swap_split.sh reads both from protocol.txt
 mkdir -p "$out/logs" "$out/eval" "$out/runs"
-printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions class_weights=$class_weights" \
+printf '%s\n' "mode=$([[ $quick == 1 ]] && echo quick || echo full) tiles=$tiles size=$size steps=$steps seeds=$seeds worlds=$worlds fractions=$fractions class_weights=$class_weights model=$model window=$window" \
   >"$out/protocol.txt"
 started=$(date +%s)
 world_args() { # NAME → fixtures arguments
@@ -103,7 +104,7 @@ train_one() { # WORLD MODE MODALITY SEED: runs/WORLD-MODE-MODALITY-sSEED
   [[ -e $run/summary.json ]] && return 0
   rm -rf "$run"
   timed "$out/logs/train-$w-$mode-$modality-s$seed.log" "$bin" train \
-    --catalog "$out/world$w/catalog.json" --where tandem:role=pretrain --model tiny --size 64 \
+    --catalog "$out/world$w/catalog.json" --where tandem:role=pretrain --model "$model" --size "$window" \
     --batch 64 --steps "$steps" --warmup "$warmup" --blas-threads 1 --decode-threads 1 \
     --seed "$seed" --mode "$mode" --modality "$modality" --out "$run" --quiet
 }
@@ -134,7 +135,7 @@ evaluate() { # WORLD TASK INPUT PROBE FRACTIONS CHECKPOINT-GLOB…  (WORLD R: th
     for run in $out/runs/$pattern; do [[ -e $run/summary.json ]] && args+=(--checkpoint "$run"); done
   done
   for seed in $seeds; do args+=(--checkpoint "random:$seed"); done
-  timed "$out/logs/eval-$name.log" "$bin" eval "${args[@]}" --model tiny --size 64 \
+  timed "$out/logs/eval-$name.log" "$bin" eval "${args[@]}" --model "$model" --size "$window" \
     --task "$task" --modality "$input" --probe "$probe" --train-fraction "$fraction" \
     --class-weights "$class_weights" \
     --catalog "$catalog" --blas-threads 1 --json --no-save

@@ -21,6 +21,10 @@ class_weights=${CLASS_WEIGHTS:-balanced}
 [[ -d $run/runs ]] || { echo "swap_split: $run has no runs/ (not a results.sh output)" >&2; exit 1; }
 mkdir -p "$out/eval" "$out/logs"
 read -r fractions < <(sed -n 's/.*fractions=\([^ ]*\).*/\1/p' "$run/protocol.txt")
+# The run's model and window size (protocol files before they were recorded: tiny, 64 px).
+read -r model < <(sed -n 's/.* model=\([^ ]*\).*/\1/p' "$run/protocol.txt") || true
+read -r window < <(sed -n 's/.* window=\([^ ]*\).*/\1/p' "$run/protocol.txt") || true
+model=${model:-tiny} window=${window:-64}
 printf '%s\n' "$(cat "$run/protocol.txt") (flood U-Net re-evaluated with probe-train and test tiles swapped: Scripts/reference/swap_split.sh)" \
   >"$out/protocol.txt"
 
@@ -49,7 +53,7 @@ evaluate() { # W
   [[ -s $out/eval/$w-flood-s1-unet.jsonl ]] && return 0 # done by an earlier call
   for r in "$run"/runs/"$w"-multimodal-* "$run"/runs/"$w"-simclr-s1-*; do args+=(--checkpoint "$r"); done
   for s in $(ls -d "$run"/runs/"$w"-multimodal-* | sed 's/.*-s//'); do args+=(--checkpoint "random:$s"); done
-  "$bin" eval "${args[@]}" --model tiny --size 64 --task flood --modality s1 --probe unet \
+  "$bin" eval "${args[@]}" --model "$model" --size "$window" --task flood --modality s1 --probe unet \
     --train-fraction "$fractions" --class-weights "$class_weights" \
     --catalog "$out/world$w/catalog.json" --blas-threads 1 --json --no-save \
     >"$out/eval/$w-flood-s1-unet.jsonl.tmp" 2>"$out/logs/eval-$w.log"
