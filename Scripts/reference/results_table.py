@@ -380,9 +380,9 @@ if any(k[1:] == flood_key for k in swapped):
     title, metric = TASKS[flood_key]
     print("### Flood over both tile splits (2-fold)")
     print()
-    print("Each run's water IoU averaged over the reported split (tiles t06–t07 fit the probe, "
-          "t04–t05 score it) and the swapped one (Scripts/reference/swap_split.sh), so every flood "
-          "tile is test data once. Gaps in pooled sd (as the summary) and blocked by world.")
+    print("Each run's water IoU averaged over the reported split and the swapped one (probe-train "
+          "and test tiles exchanged: Scripts/reference/swap_split.sh), so every flood tile is test "
+          "data once. Gaps in pooled sd (as the summary) and blocked by world.")
     print()
     print("| preset | fraction | n | no learning | random init | SimCLR | multimodal | "
           "multimodal > SimCLR | SimCLR > random init | random init > no learning | "
