@@ -163,6 +163,12 @@ def preset_reports(keep=lambda key: True):
                 yield key, title, metric, preset, reports
 
 
+def best_encoder(v):
+    """The pretrained method with the higher mean in {who: [values]}, or None without values."""
+    pretrained = [w for w in ("simclr", "multimodal") if v[w]]
+    return max(pretrained, key=lambda w: st.mean(v[w])) if pretrained else None
+
+
 def claim(a, b, names):
     """One verdict cell: mark, gap in sd and the two means."""
     g = gap(a, b)
@@ -203,8 +209,7 @@ for key, title, metric, preset, reports in preset_reports():
             holds = "holds" if g[1] <= 2 else "FAILS: above random init"
             decoupled.append(f"{title}: multimodal − random init {fmt_gap(g)[:-2]} ({holds})")
         continue
-    pretrained = [w for w in ("simclr", "multimodal") if v[w]]
-    best = max(pretrained, key=lambda w: st.mean(v[w])) if pretrained else None
+    best = best_encoder(v)
     print(
         f"| {title} | {preset} ({n}) | {claim(v['multimodal'], v['simclr'], '')} | "
         f"{claim(v['simclr'], v['random'], '')} | {claim(v['random'], v['baseline'], '')} | "
@@ -343,13 +348,9 @@ def claim_cells(v, gapper):
         text = f"{mark} {fmt_z(z)} sd ({names}{d:+.3f})".replace("-", "−")
         return f"**{text}**" if mark == "✓" else text
 
-    def overall(who):
-        xs = [x for xs in v[who].values() for x in xs]
-        return st.mean(xs) if xs else float("-inf")
-
-    best = max(("simclr", "multimodal"), key=overall)
+    best = best_encoder({who: [x for xs in v[who].values() for x in xs] for who in ORDER})
     return [cell("multimodal", "simclr"), cell("simclr", "random"), cell("random", "baseline"),
-            cell(best, "baseline", LABEL[best] + " ") if v[best] else "—"]
+            cell(best, "baseline", LABEL[best] + " ") if best else "—"]
 
 
 # Presets with reports from at least two worlds (a quick run has one world per preset: nothing
@@ -410,6 +411,17 @@ if any(k[1:] == flood_key for k in swapped):
 
 # 5. Pretraining runs.
 runs = sorted(glob.glob(os.path.join(out, "runs", "*", "summary.json")))
+
+
+def read_metrics(run):
+    """The run's metrics.jsonl lines (one per step), or [] when it cannot be read."""
+    try:
+        return [json.loads(x) for x in open(os.path.join(run, "metrics.jsonl")) if x.strip()]
+    except OSError:
+        return []
+
+
+metrics = {os.path.dirname(path): read_metrics(os.path.dirname(path)) for path in runs}
 if runs:
     print("### Pretraining runs")
     print()
@@ -418,13 +430,9 @@ if runs:
     for path in runs:
         s = json.load(open(path))
         run = os.path.dirname(path)
-        losses, accs = [], []
-        try:
-            lines = [json.loads(x) for x in open(os.path.join(run, "metrics.jsonl")) if x.strip()]
-            losses = [l.get("loss") for l in lines[-50:] if l.get("loss") is not None]
-            accs = [l.get("accuracy") for l in lines[-50:] if l.get("accuracy") is not None]
-        except OSError:
-            pass
+        lines = metrics[run]
+        losses = [l.get("loss") for l in lines[-50:] if l.get("loss") is not None]
+        accs = [l.get("accuracy") for l in lines[-50:] if l.get("accuracy") is not None]
         print(
             f"| {os.path.basename(run)} | {s.get('steps')} | {s.get('wallSeconds', 0):.0f} | "
             f"{s.get('pairsPerSecond', 0):.1f} | {s.get('finalLoss', float('nan')):.3f} | "
@@ -439,11 +447,7 @@ for path in runs:
     run = os.path.dirname(path)
     world, mode, modality = os.path.basename(run).split("-")[:3]
     preset = WORLDS.get(world, (world,))[0]
-    try:
-        lines = [json.loads(x) for x in open(os.path.join(run, "metrics.jsonl")) if x.strip()]
-    except OSError:
-        continue
-    losses = [l["loss"] for l in lines if l.get("loss") is not None]
+    losses = [l["loss"] for l in metrics[run] if l.get("loss") is not None]
     if len(losses) >= 400:
         curves.setdefault((preset, f"{mode} {modality}"), []).append(losses)
 if curves:
