@@ -128,6 +128,9 @@ public struct PairDataset: Sendable {
   public var regions: [PairRegion]
   /// Pairs left out after pairing, by reason (e.g. unknown grid, no transform).
   public var excluded: [String: Int]
+  /// Which regions show the same place (their S2 items' footprints), for the shuffled-pairing
+  /// control.
+  public var places = PlaceMap()
 
   /// S1 and S2 channels of a sample, as ``PairLoader`` lays them out (the first region's;
   /// every region comes from the same asset rules).
@@ -169,14 +172,20 @@ public struct PairDataset: Sendable {
     var byID: [String: Item] = [:]
     for item in items { byID[(item.collection ?? "") + "\u{1}" + item.id] = item }
     var regions: [PairRegion] = []
+    var footprints: [Footprint?] = []
     var excluded: [String: Int] = [:]
     for pair in index.pairs {
       switch region(for: pair, items: byID) {
-      case .success(let r): regions.append(r)
+      case .success(let r):
+        regions.append(r)
+        footprints.append(
+          byID[(pair.s2.collection ?? "") + "\u{1}" + pair.s2.id].flatMap(Footprint.init(item:)))
       case .failure(let reason): excluded[reason.message, default: 0] += 1
       }
     }
-    return PairDataset(catalog: catalog, index: index, regions: regions, excluded: excluded)
+    return PairDataset(
+      catalog: catalog, index: index, regions: regions, excluded: excluded,
+      places: PlaceMap(footprints: footprints))
   }
 
   /// A sampler over the regions.

@@ -37,6 +37,11 @@ enum TrainCommand {
           "STAC catalog or item collection (path or URL), or a STAC API (landing page or /search) with the search options below."
       ),
       .value("mode", valueName: "M", help: "multimodal (default) or simclr."),
+      .value(
+        "pairing", valueName: "P",
+        help:
+          "Multimodal positives: aligned (default; same place, near time) or shuffled (control: another place's S1 window)."
+      ),
       .value("modality", valueName: "S", help: "SimCLR sensor: s2 (default) or s1."),
       .value("model", valueName: "NAME", help: "small (default) or tiny."),
       .value("size", valueName: "PX", help: "Window edge in pixels (default 128)."),
@@ -262,7 +267,8 @@ enum TrainCommand {
       sourceOptions: options, workers: config.decodeThreads,
       memoryCacheBytes: context.memoryCacheBytes ?? 256 << 20,
       decodedCacheBytes: context.memoryCacheBytes ?? 1 << 30)
-    return try await context.train(loader: loader, sampler: sampler, io: io)
+    return try await context.train(
+      loader: loader, sampler: sampler, places: dataset.places, io: io)
   }
 
   /// The normalization of a run: the saved one when resuming, else estimated from 32 seeded
@@ -310,6 +316,7 @@ enum TrainCommand {
     if let search = try SearchOptions.search(p) { c.search = search }
     if let method = try SearchOptions.method(p) { c.searchMethod = method }
     if let v = try enumValue("mode", TrainingMode.self) { c.mode = v }
+    if let v = try enumValue("pairing", PositivePairing.self) { c.pairing = v }
     if let v = try enumValue("modality", Modality.self) { c.modality = v }
     if let v = try enumValue("model", ModelSize.self) { c.model = v }
     if let v: Int = try p.value("size") { c.size = v }
@@ -429,18 +436,19 @@ struct RunContext: Sendable {
   var communicator: any Communicator
 
   func train<L: SampleLoader>(
-    loader: L, sampler: WindowSampler, io: (@Sendable () -> IOCounters)?
+    loader: L, sampler: WindowSampler, places: PlaceMap = PlaceMap(),
+    io: (@Sendable () -> IOCounters)?
   ) async throws -> RunSummary {
     if let count = inMemory {
       log("preloading \(count) windows into memory…")
       let memory = try await InMemoryLoader.preload(from: loader, sampler: sampler, count: count)
-      return try await run(loader: memory, sampler: sampler, io: nil)
+      return try await run(loader: memory, sampler: sampler, places: places, io: nil)
     }
-    return try await run(loader: loader, sampler: sampler, io: io)
+    return try await run(loader: loader, sampler: sampler, places: places, io: io)
   }
 
   private func run<L: SampleLoader>(
-    loader: L, sampler: WindowSampler, io: (@Sendable () -> IOCounters)?
+    loader: L, sampler: WindowSampler, places: PlaceMap, io: (@Sendable () -> IOCounters)?
   ) async throws -> RunSummary {
     let comm = communicator
     let run = try comm.together("preparing \(directory)") {
@@ -449,6 +457,12 @@ struct RunContext: Sendable {
         stop: stop, progress: style, io: io, stopAfter: stopAfter, communicator: comm, log: log)
     }
     if comm.isDistributed { run.model.gradientObserver = DebugHooks.observer(rank: comm.rank) }
+    run.model.places = places
+    if config.pairing == .shuffled {
+      log(
+        "pairing: shuffled (negative control): each S2 window's positive is the S1 window of "
+          + "another place in the batch, reassigned every step")
+    }
     log(
       "training \(config.mode.rawValue)\(config.mode == .simclr ? "/" + config.modality.rawValue : "") "
         + "\(config.model.rawValue) for \(run.config.steps) steps of \(config.batch) × "

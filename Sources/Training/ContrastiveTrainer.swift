@@ -55,6 +55,14 @@ public final class ContrastiveTrainer {
   private let dzBoth = Tensor(shape: [0])
   private let zBoth1 = Tensor(shape: [0])
   private let zBoth2 = Tensor(shape: [0])
+  /// Which regions show the same place, for the shuffled-pairing control (every region its own
+  /// place by default).
+  public var places = PlaceMap()
+  /// Shuffled-pairing control: positives so far that had to stay within their place (the batch
+  /// held too few places), out of ``shuffledPositives``.
+  public private(set) var samePlacePositives = 0
+  /// Shuffled-pairing control: positives assigned so far on this rank.
+  public private(set) var shuffledPositives = 0
   /// Set by tests and debugging tools (`TANDEM_DEBUG_GRADIENTS`): called with this rank's
   /// gradient block before and after the allreduce of each step.
   public var gradientObserver: ((_ step: Int, _ phase: String, _ gradients: [Float]) -> Void)?
@@ -149,6 +157,7 @@ public final class ContrastiveTrainer {
     case .multimodal:
       fill(x1, from: batch, part: 0)
       fill(x2, from: batch, part: 1)
+      if config.pairing == .shuffled { shufflePartners(of: batch) }
       if gather {
         let model = dual!
         model.store.zeroGradients()
@@ -308,6 +317,27 @@ public final class ContrastiveTrainer {
       UnsafeRawBufferPointer(
         start: store.values, count: store.parameterCount * MemoryLayout<Float>.stride))
     return h.value
+  }
+
+  /// The shuffled-pairing control: S1 rows of `x1` reassigned across the batch so each S2 window's
+  /// positive is an S1 window of another place (``PartnerShuffle``), keyed by (seed, step, rank)
+  /// so a resumed run draws the same assignment.
+  private func shufflePartners(of batch: Batch) {
+    let n = batch.count
+    let regions =
+      batch.samples.count == n ? batch.samples.map(\.region) : Array(0..<n)
+    var rng = SeededGenerator(
+      seed: config.seed, stream: 0x5348_5546, UInt64(step), UInt64(communicator.rank))
+    let (partners, unresolved) = PartnerShuffle.partners(
+      regions: regions, places: places, rng: &rng)
+    let row = x1.count / max(n, 1)
+    scratch.resize([n * row])
+    scratch.data.update(from: x1.data, count: n * row)
+    for i in 0..<n {
+      (x1.data + i * row).update(from: scratch.data + partners[i] * row, count: row)
+    }
+    samePlacePositives += unresolved
+    shuffledPositives += n
   }
 
   private func fill(_ t: Tensor, from batch: Batch, part: Int) {

@@ -36,6 +36,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   /// Its request method (`nil`: POST, or what the API's search link offers).
   public var searchMethod: STACSearch.Method? = nil
   public var mode: TrainingMode = .multimodal
+  /// Multimodal positives: the aligned S1/S2 pair (the method) or the shuffled-pair control.
+  public var pairing: PositivePairing = .aligned
   /// Sensor of the SimCLR baseline (ignored by `multimodal`).
   public var modality: Modality = .s2
   public var model: ModelSize = .small
@@ -92,9 +94,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
   public init() {}
 
-  /// Distributed-only fields that join ``identity`` only when set, so configs (and checkpoint
-  /// hashes) of runs made before they existed stay valid.
-  static let optionalIdentityFields: Set<String> = ["syncBatchNorm", "gatherNegatives"]
+  /// Fields added after the first runs, with the value those runs had: they join ``identity``
+  /// only when they differ from it, so configs (and checkpoint hashes) of earlier runs stay
+  /// valid.
+  static let optionalIdentityDefaults: [String: String] = [
+    "syncBatchNorm": "false", "gatherNegatives": "false", "pairing": "\"aligned\"",
+  ]
+
+  /// `d` without the optional identity fields that hold their default.
+  static func droppingDefaultOptionals(_ d: [String: Any]) -> [String: Any] {
+    d.filter { key, value in optionalIdentityDefaults[key].map { render(value) != $0 } ?? true }
+  }
 
   /// Fields that may differ between a run and its resumption: they change how fast and how
   /// verbosely a run goes, never its numbers.
@@ -171,7 +181,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
   public var identity: String {
     var d = (try? dictionary()) ?? [:]
     for k in Self.runtimeFields { d.removeValue(forKey: k) }
-    for k in Self.optionalIdentityFields where (d[k] as? Bool) == false { d.removeValue(forKey: k) }
+    d = Self.droppingDefaultOptionals(d)
     let data = try! JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
   }
@@ -183,12 +193,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
   /// Names and values of identity fields that differ, e.g. `["batch: 32 ≠ 16"]`.
   public func differences(from other: TrainingConfig) -> [String] {
-    var a = (try? dictionary()) ?? [:]
-    var b = (try? other.dictionary()) ?? [:]
-    for k in Self.optionalIdentityFields {
-      if (a[k] as? Bool) == false { a.removeValue(forKey: k) }
-      if (b[k] as? Bool) == false { b.removeValue(forKey: k) }
-    }
+    // Both sides hold every field (decoded configs get defaults for missing keys), so an optional
+    // identity field at its default compares equal to one at its default.
+    let a = (try? dictionary()) ?? [:]
+    let b = (try? other.dictionary()) ?? [:]
     var out: [String] = []
     for key in Set(a.keys).union(b.keys).sorted() where !Self.runtimeFields.contains(key) {
       let va = a[key].map(Self.render) ?? "null"
@@ -237,6 +245,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     if warmupSteps < 0 { return "--warmup must be >= 0" }
     if weightDecay < 0 { return "--weight-decay must be >= 0" }
     if !(temperature > 0) { return "--temperature must be positive" }
+    if pairing == .shuffled && mode != .multimodal {
+      return "--pairing shuffled is a multimodal control; SimCLR has no S1/S2 pairs"
+    }
     if gradientClip < 0 { return "gradient clip must be >= 0" }
     if blasThreads < 1 { return "--blas-threads must be at least 1" }
     if decodeThreads < 1 { return "--decode-threads must be at least 1" }

@@ -404,6 +404,11 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
     }
     reporter.finish()
     if trainer.step > startStep || !checkpointed { try checkpoint() }
+    if config.pairing == .shuffled && trainer.samePlacePositives > 0 {
+      log(
+        "pairing: \(trainer.samePlacePositives) of \(trainer.shuffledPositives) shuffled positives "
+          + "stayed within their place (batches with too few places)")
+    }
     let stats = pipeline.stats
     let wall = NN.Clock.now() - started
     let steadyTime = firstStepEnd.map { NN.Clock.now() - $0 } ?? 0

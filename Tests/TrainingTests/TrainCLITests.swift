@@ -96,6 +96,8 @@ struct TrainCLITests {
     ["train", "--catalog", "synthetic:4", "--steps", "5", "--epochs", "2"],
     ["train", "--steps", "5"],
     ["train", "--catalog", "synthetic:zero"],
+    ["train", "--catalog", "synthetic:4", "--pairing", "random"],
+    ["train", "--catalog", "synthetic:4", "--mode", "simclr", "--pairing", "shuffled"],
   ])
   func usageErrorsExit64(arguments: [String]) throws {
     let r = try tandem(arguments)
@@ -211,6 +213,21 @@ struct TrainCLITests {
     #expect((pipeline["samplesDelivered"] as? Int ?? 0) >= 32)
     #expect(FileManager.default.fileExists(atPath: out + "/normalization.json"))
     #expect(FileManager.default.fileExists(atPath: out + "/step-4/model.safetensors"))
+  }
+
+  /// The shuffled-pair control on the fixture world: recorded in config.json, announced, and
+  /// its same-place count reported when the pretrain tiles (two places) cannot always be mixed.
+  @Test func shuffledPairingControlRunsOnTheFixtureWorld() throws {
+    let out = temporaryRun("shuffled")
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let args = fixtureRun(out, steps: 3).filter { $0 != "--quiet" }
+    let r = try tandem(args + ["--pairing", "shuffled", "--where", "tandem:role=pretrain"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("pairing: shuffled (negative control)"))
+    #expect(r.stderr.contains("shuffled positives stayed within their place"))
+    let data = try Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))
+    let config = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    #expect(config["pairing"] as? String == "shuffled")
   }
 
   @Test func fixtureWorldSigintThenResumeMatchesAnUninterruptedRun() throws {
