@@ -137,6 +137,11 @@ enum TrainCommand {
     let inMemory: Int? = try parsed.value("in-memory")
     if let s = stopAfter, s < 1 { throw parsed.usageError("--stop-after must be positive") }
     if let n = inMemory, n < 2 { throw parsed.usageError("--in-memory must be at least 2") }
+    if inMemory != nil && config.pairing == .shuffled {
+      // The in-memory loader serves its preloaded windows whatever the region, so a partner's
+      // place would not be the place its pixels show.
+      throw parsed.usageError("--in-memory cannot be combined with --pairing shuffled")
+    }
     let timeout: Double = try parsed.value("collective-timeout") ?? 300
     if timeout < 0 { throw parsed.usageError("--collective-timeout must be >= 0") }
 

@@ -92,6 +92,10 @@ public struct RunSummary: Codable, Sendable {
   /// gradient allreduce alone; `nil` for a single process.
   public var communicationSeconds: Double? = nil
   public var allreduceSeconds: Double? = nil
+  /// Shuffled-pair control (``PositivePairing/shuffled``): positives assigned in this segment on
+  /// rank 0, and how many of them stayed within their place; `nil` for aligned runs.
+  public var shuffledPositives: Int? = nil
+  public var samePlacePositives: Int? = nil
 }
 
 /// One training run (or resumed segment of one) over a ``StreamingPipeline``: the training loop
@@ -431,6 +435,10 @@ public final class TrainingRun<Loader: SampleLoader>: @unchecked Sendable {
         cacheHits: counters.cacheHits - ioAtStart.cacheHits,
         cacheMisses: counters.cacheMisses - ioAtStart.cacheMisses),
       pipeline: stats, checkpoint: lastCheckpoint, configHash: config.hash)
+    if config.pairing == .shuffled {
+      summary.shuffledPositives = trainer.shuffledPositives
+      summary.samePlacePositives = trainer.samePlacePositives
+    }
     if comm.isDistributed {
       let c = comm.statistics
       summary.worldSize = comm.worldSize

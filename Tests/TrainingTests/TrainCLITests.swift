@@ -98,6 +98,7 @@ struct TrainCLITests {
     ["train", "--catalog", "synthetic:zero"],
     ["train", "--catalog", "synthetic:4", "--pairing", "random"],
     ["train", "--catalog", "synthetic:4", "--mode", "simclr", "--pairing", "shuffled"],
+    ["train", "--catalog", "synthetic:4", "--pairing", "shuffled", "--in-memory", "8"],
   ])
   func usageErrorsExit64(arguments: [String]) throws {
     let r = try tandem(arguments)
@@ -228,6 +229,12 @@ struct TrainCLITests {
     let data = try Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))
     let config = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     #expect(config["pairing"] as? String == "shuffled")
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+      ?? [:]
+    let same = summary["samePlacePositives"] as? Int ?? -1
+    #expect(summary["shuffledPositives"] as? Int == 24 && same > 0 && same < 24)
   }
 
   @Test func fixtureWorldSigintThenResumeMatchesAnUninterruptedRun() throws {
