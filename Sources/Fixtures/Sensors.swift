@@ -7,8 +7,9 @@ public enum WorldPreset: String, CaseIterable, Sendable {
   case base
   /// More clouds, haze, illumination change and speckle.
   case heavyNuisance = "heavy-nuisance"
-  /// Base nuisances, but Sentinel-1 observes an independent landscape: the negative control
-  /// (no cross-modal signal to learn).
+  /// Base nuisances, but Sentinel-1 observes an independent landscape: no pixel content shared
+  /// by a pair. Scene-level co-occurrence remains (same tile, same day and phenology), which
+  /// multimodal pretraining learns from; `tandem train --pairing shuffled` removes that too.
   case decoupled
 
   var nuisance: Nuisance {
