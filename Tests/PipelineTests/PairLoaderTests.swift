@@ -8,19 +8,21 @@ import Testing
 
 @testable import Pipeline
 
+/// The bundled fixture world's catalog (4 tiles × 3 dates per sensor, files only).
+let fixtureWorldCatalog = TandemCLI.packageRoot
+  .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
+
+/// The fixture world's S1/S2 pairs (|Δt| ≤ 3 days, S2 cloud ≤ 50 %): one region per tile and date.
+func fixtureWorldDataset() async throws -> PairDataset {
+  try await PairDataset.open(
+    catalog: fixtureWorldCatalog,
+    options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3, maxCloud: 50)))
+}
+
 /// The COG-backed loader on the bundled fixture world (files, no network).
 @Suite(.timeLimit(.minutes(2))) struct PairLoaderTests {
-  static let catalog = TandemCLI.packageRoot
-    .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
-
-  func dataset() async throws -> PairDataset {
-    try await PairDataset.open(
-      catalog: Self.catalog,
-      options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3, maxCloud: 50)))
-  }
-
   @Test func regionsCoverTheAlignedPairs() async throws {
-    let d = try await dataset()
+    let d = try await fixtureWorldDataset()
     #expect(!d.regions.isEmpty)
     #expect(d.regions.count == d.index.pairs.count)
     for r in d.regions {
@@ -34,9 +36,9 @@ import Testing
 
   /// Item filters keep pretraining off the probe and test tiles.
   @Test func itemFiltersSelectTilesByRole() async throws {
-    let all = try await dataset()
+    let all = try await fixtureWorldDataset()
     let pretrain = try await PairDataset.open(
-      catalog: Self.catalog,
+      catalog: fixtureWorldCatalog,
       options: PairDatasetOptions(
         pairing: PairingParameters(maxDays: 3, maxCloud: 50),
         itemFilters: ["tandem:role=pretrain"]))
@@ -44,21 +46,21 @@ import Testing
     #expect(pretrain.regions.count < all.regions.count)
     #expect(pretrain.regions.allSatisfy { $0.s1ID.contains("-t00-") || $0.s1ID.contains("-t01-") })
     let both = try await PairDataset.open(
-      catalog: Self.catalog,
+      catalog: fixtureWorldCatalog,
       options: PairDatasetOptions(
         pairing: PairingParameters(maxDays: 3, maxCloud: 50),
         itemFilters: ["tandem:role=pretrain", "tandem:role=test"]))
     #expect(both.regions.count > pretrain.regions.count)
     await #expect(throws: PipelineError.self) {
       _ = try await PairDataset.open(
-        catalog: Self.catalog, options: PairDatasetOptions(itemFilters: ["no-equals-sign"]))
+        catalog: fixtureWorldCatalog, options: PairDatasetOptions(itemFilters: ["no-equals-sign"]))
     }
   }
 
   /// A window through the loader equals a direct read of the same pixels (identity
   /// normalization, no dB), channel by channel.
   @Test func loaderWindowEqualsDirectRead() async throws {
-    let d = try await dataset()
+    let d = try await fixtureWorldDataset()
     let loader = PairLoader(
       dataset: d, windowSize: 64,
       normalization: .identity(s1ChannelsForTest: 2, s2Channels: 4),
@@ -91,7 +93,7 @@ import Testing
     (0, 0), (37, 250), (200, 200), (256 - 64, 256 - 64), (250, 3), (320 - 64, 320 - 64),
   ])
   func directPathEqualsCachedPath(x: Int, y: Int) async throws {
-    let d = try await dataset()
+    let d = try await fixtureWorldDataset()
     let norm = Normalization.identity(s1ChannelsForTest: 2, s2Channels: 4)
     func loader(cache: Int) -> PairLoader {
       PairLoader(
@@ -111,7 +113,7 @@ import Testing
   }
 
   @Test func estimatedNormalizationStandardizes() async throws {
-    let d = try await dataset()
+    let d = try await fixtureWorldDataset()
     let norm = try await NormalizationEstimator.estimate(
       dataset: d, windowSize: 64, samples: 8, seed: 1, sourceOptions: SourceOptions())
     #expect(norm.s1ToDecibels)
@@ -122,7 +124,7 @@ import Testing
 
   /// Real COGs through the streaming pipeline: identical batches with 1 and 3 decode threads.
   @Test func pipelineOnFixtureWorldIsDeterministic() async throws {
-    let d = try await dataset()
+    let d = try await fixtureWorldDataset()
     let norm = Normalization.identity(s1ChannelsForTest: 2, s2Channels: 4)
     @Sendable func run(threads: Int) -> [[Float]] {
       let loader = PairLoader(

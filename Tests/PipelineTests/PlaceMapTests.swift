@@ -1,7 +1,6 @@
 import Foundation
 import Pairing
 import STAC
-import TandemTestSupport
 import Testing
 
 @testable import Pipeline
@@ -35,11 +34,7 @@ import Testing
 
   /// On the fixture world a place is a tile: its three dates are one place, tiles are distinct.
   @Test func fixtureWorldPlacesAreTiles() async throws {
-    let catalog = TandemCLI.packageRoot
-      .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
-    let d = try await PairDataset.open(
-      catalog: catalog,
-      options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3, maxCloud: 50)))
+    let d = try await fixtureWorldDataset()
     #expect(d.regions.count >= 8)
     func tile(_ i: Int) -> Substring { d.regions[i].s2ID.split(separator: "-")[1] }
     for a in d.regions.indices {

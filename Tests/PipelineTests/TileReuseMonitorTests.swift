@@ -3,7 +3,6 @@ import GeoTIFF
 import Pairing
 import RangeIO
 import TandemBase
-import TandemTestSupport
 import Testing
 
 @testable import Pipeline
@@ -86,11 +85,7 @@ import Testing
   /// 8 tile reads: the cache is emptied, later windows take the direct path, and every sample
   /// equals the always-cached loader's bit for bit.
   @Test func bypassedLoaderGivesTheCachedPixels() async throws {
-    let catalog = TandemCLI.packageRoot
-      .appendingPathComponent("Catalogs/fixture-world/catalog.json").path
-    let d = try await PairDataset.open(
-      catalog: catalog,
-      options: PairDatasetOptions(pairing: PairingParameters(maxDays: 3, maxCloud: 50)))
+    let d = try await fixtureWorldDataset()
     let norm = Normalization.identity(s1ChannelsForTest: 2, s2Channels: 4)
     func loader(_ policy: DecodedCachePolicy) -> PairLoader {
       PairLoader(
