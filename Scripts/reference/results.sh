@@ -72,6 +72,9 @@ world_args() { # NAME → fixtures arguments
 data_world() { # NAME → the world whose catalog it reads (S: world A's, with shuffled pairs)
   if [[ $1 == S ]]; then echo A; else echo "$1"; fi
 }
+is_control() { # NAME: a negative control (multimodal only, land cover S2 only, no swap)
+  [[ $1 == D || $1 == S ]]
+}
 timed() { # LOG command… : runs the command, appends "seconds command" to OUT/timings.tsv
   local log=$1 start end
   shift
@@ -124,7 +127,7 @@ if [[ $phases == *train* ]]; then
   jobs_list=()
   for w in $worlds; do
     for seed in $seeds; do
-      if [[ $w == D || $w == S ]]; then
+      if is_control "$w"; then
         jobs_list+=("$w multimodal s2 $seed")
       else
         jobs_list+=("$w multimodal s2 $seed" "$w simclr s2 $seed" "$w simclr s1 $seed")
@@ -157,7 +160,7 @@ evaluate() { # WORLD TASK INPUT PROBE FRACTIONS CHECKPOINT-GLOB…  (WORLD R: th
 if [[ $phases == *eval* ]]; then
   eval_list=()
   for w in $worlds; do
-    if [[ $w == D || $w == S ]]; then
+    if is_control "$w"; then
       eval_list+=("$w landcover s2 linear 1 $w-multimodal-*" "$w landcover s2 unet $fractions $w-multimodal-*")
       continue
     fi
@@ -179,7 +182,7 @@ fi
 
 if [[ $phases == *swap* ]]; then
   swap_worlds=()
-  for w in $worlds; do [[ $w == D || $w == S ]] || swap_worlds+=("$w"); done
+  for w in $worlds; do is_control "$w" || swap_worlds+=("$w"); done
   TANDEM=$bin JOBS=$jobs CLASS_WEIGHTS=$class_weights \
     "$root/Scripts/reference/swap_split.sh" "$out" "$out/swapped-split" "${swap_worlds[@]}" \
     >"$out/logs/swap-split.log"

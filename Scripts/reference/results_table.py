@@ -3,8 +3,9 @@
 
 0. the verdict: per (task, probe, preset) each claim of the target order with its gap in sd,
    the two negative controls against random init (decoupled: S1 of another landscape in the same
-   scenes; shuffled pairs: S1 of another place, reassigned every step), and the flood probes' operating point (predicted
-   vs true water share), so a probe that under-predicts water is visible next to its IoU;
+   scenes; shuffled pairs: S1 of another place, reassigned every step), and the flood probes'
+   operating point (predicted vs true water share), so a probe that under-predicts water is
+   visible next to its IoU;
 1. the target table: per (task, probe, preset) the no-learning baseline, random init, SimCLR and
    multimodal as mean ± sample sd over every (init seed × world seed) report, and the gaps
    multimodal − SimCLR, SimCLR − random, random − baseline in pooled sd
